@@ -1,0 +1,9 @@
+# cli/reports.cmake - the reporting extras of the CLI (symbolizer,
+# suppressions, baselines, SARIF, DOT, check, diff), added to the core's
+# lg_cli_core library. cli/CMakeLists.txt includes this file when present.
+target_sources(lg_cli_core PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/symbolize.c
+    ${CMAKE_CURRENT_LIST_DIR}/suppress.c
+)
+target_include_directories(lg_cli_core PRIVATE ${UTHASH_INCLUDE_DIR})
+target_link_libraries(lg_cli_core PRIVATE PkgConfig::LIBDW ${CMAKE_DL_LIBS})
