@@ -4,6 +4,8 @@
 target_sources(lg_cli_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/symbolize.c
     ${CMAKE_CURRENT_LIST_DIR}/suppress.c
+    ${CMAKE_CURRENT_LIST_DIR}/suppress_apply.c
+    ${CMAKE_CURRENT_LIST_DIR}/reports_util.c
 )
 target_include_directories(lg_cli_core PRIVATE ${UTHASH_INCLUDE_DIR})
 target_link_libraries(lg_cli_core PRIVATE PkgConfig::LIBDW ${CMAKE_DL_LIBS})

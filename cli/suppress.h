@@ -47,4 +47,13 @@ const char *lg_suppressions_match(struct lg_suppressions *set, const char *kind,
 void lg_suppressions_used(const struct lg_suppressions *set,
                           void (*fn)(const char *name, size_t count, void *arg), void *arg);
 
+struct lg_analysis;
+
+/* Mark every record of the analysis that a suppression matches (its
+ * allocating stack as lg_stack_frames() shows it), then recompute
+ * summary.suppressed. Returns how many records were marked. In
+ * suppress_apply.c, which needs the analysis; the rest of this file does not. */
+size_t lg_suppress_records(struct lg_suppressions *set, struct lg_analysis *a,
+                           struct lg_symbolizer *sym);
+
 #endif /* LG_SUPPRESS_H */
