@@ -35,46 +35,71 @@
 #define NUM_GENERATIONS 3
 
 struct generation {
-    rc__head head;      /* list head: head.next is the oldest member */
+    rc__head head;      /* list head: its next is the oldest member */
     long threshold;
     long count;
 };
 
 static struct generation gens[NUM_GENERATIONS] = {
-    {.head = {.next = &gens[0].head, .prev = &gens[0].head}, .threshold = 700},
-    {.head = {.next = &gens[1].head, .prev = &gens[1].head}, .threshold = 10},
-    {.head = {.next = &gens[2].head, .prev = &gens[2].head}, .threshold = 10},
+    {.threshold = 700}, {.threshold = 10}, {.threshold = 10},
 };
+static bool gens_ready;         /* list heads linked (hidden links need code) */
 
 static bool is_enabled = true;
 static bool is_collecting;
 static size_t tracked_total;
 static size_t garbage_freed;    /* garbage objects freed, ever */
 
-/* ---- lists -------------------------------------------------------------- */
+/* ---- lists --------------------------------------------------------------
+ * Links are stored hidden (bitwise NOT), like Boehm GC's HIDE_POINTER, so
+ * that a conservative scanner (leakgraph, LeakSanitizer, memcheck) does not
+ * mistake the collector's bookkeeping for ownership: a garbage cycle is
+ * then lost memory, as it is in a program without a collector, instead of
+ * being reachable from this file's globals through the generation lists. */
+
+static rc__head *next_of(const rc__head *h)
+{
+    return (rc__head *)~h->next_hidden;
+}
+
+static rc__head *prev_of(const rc__head *h)
+{
+    return (rc__head *)~h->prev_hidden;
+}
+
+static void set_next(rc__head *h, rc__head *next)
+{
+    h->next_hidden = ~(uintptr_t)next;
+}
+
+static void set_prev(rc__head *h, rc__head *prev)
+{
+    h->prev_hidden = ~(uintptr_t)prev;
+}
 
 static void list_init(rc__head *l)
 {
-    l->next = l->prev = l;
+    set_next(l, l);
+    set_prev(l, l);
 }
 
 static bool list_is_empty(const rc__head *l)
 {
-    return l->next == l;
+    return next_of(l) == l;
 }
 
 static void list_unlink(rc__head *h)
 {
-    h->prev->next = h->next;
-    h->next->prev = h->prev;
+    set_next(prev_of(h), next_of(h));
+    set_prev(next_of(h), prev_of(h));
 }
 
 static void list_append(rc__head *h, rc__head *l)
 {
-    h->prev = l->prev;
-    h->next = l;
-    l->prev->next = h;
-    l->prev = h;
+    set_prev(h, prev_of(l));
+    set_next(h, l);
+    set_next(prev_of(l), h);
+    set_prev(l, h);
 }
 
 /* Move every member of from to the end of to; from becomes empty. */
@@ -82,18 +107,28 @@ static void list_merge(rc__head *from, rc__head *to)
 {
     if (list_is_empty(from))
         return;
-    rc__head *first = from->next, *last = from->prev;
-    first->prev = to->prev;
-    to->prev->next = first;
-    last->next = to;
-    to->prev = last;
+    rc__head *first = next_of(from), *last = prev_of(from);
+    set_prev(first, prev_of(to));
+    set_next(prev_of(to), first);
+    set_next(last, to);
+    set_prev(to, last);
     list_init(from);
+}
+
+static void init_lists_once(void)
+{
+    if (gens_ready)
+        return;
+    for (int i = 0; i < NUM_GENERATIONS; i++)
+        list_init(&gens[i].head);
+    gens_ready = true;
 }
 
 /* ---- tracking ----------------------------------------------------------- */
 
 void rc__gc_track(rc__head *h)
 {
+    init_lists_once();
     list_append(h, &gens[0].head);
     h->flags |= RC__F_TRACKED;
     tracked_total++;
@@ -102,7 +137,7 @@ void rc__gc_track(rc__head *h)
 void rc__gc_untrack(rc__head *h, int dying)
 {
     list_unlink(h);
-    h->next = h->prev = NULL;
+    h->next_hidden = h->prev_hidden = 0;
     h->flags &= ~RC__F_TRACKED;
     tracked_total--;
     if (dying && gens[0].count > 0)
@@ -118,7 +153,7 @@ void rc__gc_note_garbage_freed(void)
 
 static void update_refs(rc__head *young)
 {
-    for (rc__head *h = young->next; h != young; h = h->next) {
+    for (rc__head *h = next_of(young); h != young; h = next_of(h)) {
         h->gc_refs = rc__object_of(h)->refcnt;
         h->flags |= RC__F_COLLECTING;
     }
@@ -136,7 +171,7 @@ static int visit_decref(rc_object *child, const char *field, void *arg)
 
 static void subtract_refs(rc__head *young)
 {
-    for (rc__head *h = young->next; h != young; h = h->next) {
+    for (rc__head *h = next_of(young); h != young; h = next_of(h)) {
         rc_object *o = rc__object_of(h);
         o->type->traverse(o, visit_decref, NULL);
     }
@@ -166,15 +201,15 @@ static int visit_reachable(rc_object *child, const char *field, void *arg)
  * unreachable the rest (COLLECTING | UNREACHABLE). */
 static void move_unreachable(rc__head *young, rc__head *unreachable)
 {
-    rc__head *h = young->next;
+    rc__head *h = next_of(young);
     while (h != young) {
         if (h->gc_refs > 0) {
             rc_object *o = rc__object_of(h);
             o->type->traverse(o, visit_reachable, young);
             h->flags &= ~RC__F_COLLECTING;
-            h = h->next;
+            h = next_of(h);
         } else {
-            rc__head *next = h->next;   /* tentatively unreachable */
+            rc__head *next = next_of(h);   /* tentatively unreachable */
             list_unlink(h);
             list_append(h, unreachable);
             h->flags |= RC__F_UNREACHABLE;
@@ -191,7 +226,7 @@ static void delete_garbage(rc__head *unreachable, rc__head *old)
     rc__head survivors;
     list_init(&survivors);
     while (!list_is_empty(unreachable)) {
-        rc__head *h = unreachable->next;
+        rc__head *h = next_of(unreachable);
         rc_object *o = rc__object_of(h);
         rc__incref(o);
         if (o->type->clear != NULL)
@@ -200,7 +235,7 @@ static void delete_garbage(rc__head *unreachable, rc__head *old)
         list_append(h, &survivors);
         rc__decref(o);
     }
-    for (rc__head *h = survivors.next; h != &survivors; h = h->next)
+    for (rc__head *h = next_of(&survivors); h != &survivors; h = next_of(h))
         h->flags &= ~RC__F_GARBAGE;
     list_merge(&survivors, old);
 }
@@ -226,11 +261,10 @@ static size_t collect(int generation)
     if (old != young)
         list_merge(young, old);
 
-    for (rc__head *h = unreachable.next; h != &unreachable; h = h->next)
+    for (rc__head *h = next_of(&unreachable); h != &unreachable; h = next_of(h))
         h->flags = (h->flags & ~(RC__F_COLLECTING | RC__F_UNREACHABLE)) | RC__F_GARBAGE;
-    for (rc__head *h = unreachable.next; h != &unreachable; h = h->next) {
-        if (h->weakrefs != NULL)
-            rc__weakref_kill_all(h);
+    for (rc__head *h = next_of(&unreachable); h != &unreachable; h = next_of(h)) {
+        rc__weakref_kill_all(h);
     }
 
     size_t freed_before = garbage_freed;
@@ -252,6 +286,7 @@ static void collect_generations(void)
 
 void rc__gc_note_alloc(void)
 {
+    init_lists_once();
     gens[0].count++;
     if (is_enabled && !is_collecting && gens[0].threshold > 0 &&
         gens[0].count > gens[0].threshold)
@@ -269,6 +304,7 @@ size_t rc_gc_collect(int generation)
         return 0;
     }
     rc__lock();
+    init_lists_once();
     size_t n = is_collecting ? 0 : collect(generation);
     rc__unlock();
     return n;
@@ -324,6 +360,7 @@ void rc_gc_get_count(long out[3])
 size_t rc_gc_foreach(int (*fn)(rc_object *o, void *arg), void *arg)
 {
     rc__lock();
+    init_lists_once();
     size_t n = 0;
     if (fn == NULL) {
         n = tracked_total;
@@ -331,7 +368,7 @@ size_t rc_gc_foreach(int (*fn)(rc_object *o, void *arg), void *arg)
     }
     for (int i = 0; i < NUM_GENERATIONS; i++) {
         rc__head *l = &gens[i].head;
-        for (rc__head *h = l->next; h != l; h = h->next) {
+        for (rc__head *h = next_of(l); h != l; h = next_of(h)) {
             n++;
             if (fn(rc__object_of(h), arg) != 0)
                 goto out;

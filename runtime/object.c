@@ -184,9 +184,9 @@ static void dealloc(rc_object *o)
     rc__head *h = rc__head_of(o);
 
     rc__trace(o, RC_TRACE_DEALLOC);
-    if (h->weakrefs != NULL || (h->flags & RC__F_TRACKED)) {
+    if (rc__has_weakrefs(h) || (h->flags & RC__F_TRACKED)) {
         rc__lock();
-        if (h->weakrefs != NULL)
+        if (rc__has_weakrefs(h))
             rc__weakref_kill_all(h);
         if (h->flags & RC__F_TRACKED)
             rc__gc_untrack(h, 1);

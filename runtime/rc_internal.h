@@ -6,7 +6,7 @@
 #ifndef RC_INTERNAL_H
 #define RC_INTERNAL_H
 
-#include <stdalign.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,12 +17,12 @@
 /* The header the runtime keeps before every object, in the same malloc'd
  * block: block = header, object = block + RC__HEAD_SIZE. */
 typedef struct rc__head {
-    struct rc__head *next;      /* generation list links (tracked objects) */
-    struct rc__head *prev;
+    uintptr_t next_hidden;      /* generation list links (tracked objects), */
+    uintptr_t prev_hidden;      /* stored hidden: see gc.c */
     intptr_t gc_refs;           /* collector scratch: copied refcount */
     uint32_t flags;             /* RC__F_* */
     uint32_t spare;
-    rc_weakref *weakrefs;       /* first weak reference to this object */
+    uintptr_t weakrefs_hidden;  /* first weak reference to this object, hidden */
     struct rc__head *deferred;  /* link in the deferred-dealloc stack */
 } rc__head;
 
@@ -65,6 +65,7 @@ RC__HIDDEN void rc__gc_note_alloc(void);
 RC__HIDDEN void rc__gc_note_garbage_freed(void);
 
 /* weakref.c: kill every weak reference to a dying object (callbacks run). */
+RC__HIDDEN bool rc__has_weakrefs(const rc__head *h);
 RC__HIDDEN void rc__weakref_kill_all(rc__head *h);
 
 /* list.c: field names "[i]" for list items. */
