@@ -1,0 +1,139 @@
+/* config.c - the shim's settings from the environment: LEAKGRAPH_OUTPUT,
+ * LEAKGRAPH_DEPTH, LEAKGRAPH_HISTORY, LEAKGRAPH_SIGNAL. A bad value gets one
+ * line on stderr and its default; the target always runs. Owns lg_cfg and
+ * lg_say(), the shim's only way to speak (write(2), no stdio, no malloc). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lg_shim.h"
+
+struct lg_config lg_cfg = {
+    .depth = LG_DEPTH_DEFAULT,
+    .history = LG_HISTORY_DEFAULT,
+    .signal = SIGUSR2,
+    .output = "leakgraph.%p.trace",
+};
+
+void lg_say(const char *a, const char *b, const char *c, const char *d)
+{
+    char line[1024];
+    size_t n = 0;
+    const char *parts[] = {"leakgraph: ", a, b, c, d, "\n"};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        for (const char *s = parts[i]; s && *s && n < sizeof line - 1; s++)
+            line[n++] = *s;
+    }
+    if (n > 0 && line[n - 1] != '\n')
+        line[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, n);
+    (void)w;
+}
+
+static void utoa(long v, char *out)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = tmp[--n];
+    *out = 0;
+}
+
+/* 0 and the number, or -1 when text is not a whole number in [lo, hi]. */
+static int parse_long(const char *text, long lo, long hi, long *out)
+{
+    char *end;
+    if (text[0] == 0)
+        return -1;
+    long v = strtol(text, &end, 10);
+    if (*end != 0 || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void bad(const char *name, const char *val, const char *why, long def)
+{
+    char num[24], head[600];
+    utoa(def, num);
+    size_t n = strlen(name);
+    if (n > 100)
+        n = 100;
+    memcpy(head, name, n);
+    head[n++] = '=';
+    size_t v = strlen(val);
+    if (v > 400)
+        v = 400;
+    memcpy(head + n, val, v);
+    head[n + v] = 0;
+    lg_say(head, why, "; using ", num);
+}
+
+static const struct { const char *name; int sig; } signals[] = {
+    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"HUP", SIGHUP}, {"INT", SIGINT},
+    {"QUIT", SIGQUIT}, {"TERM", SIGTERM}, {"ALRM", SIGALRM}, {"PWR", SIGPWR},
+};
+
+static int parse_signal(const char *text)
+{
+    long v;
+    if (strcasecmp(text, "none") == 0 || strcasecmp(text, "off") == 0)
+        return 0;
+    if (parse_long(text, 0, SIGRTMAX, &v) == 0)
+        return (int)v;
+    if (strncasecmp(text, "SIG", 3) == 0)
+        text += 3;
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+        if (strcasecmp(text, signals[i].name) == 0)
+            return signals[i].sig;
+    return -1;
+}
+
+void lg_config_load(void)
+{
+    const char *v;
+    long n;
+    if ((v = getenv("LEAKGRAPH_OUTPUT")) != NULL) {
+        if (v[0] == 0 || strlen(v) >= sizeof lg_cfg.output - 32)
+            lg_say("LEAKGRAPH_OUTPUT is empty or too long; using leakgraph.%p.trace",
+                   NULL, NULL, NULL);
+        else
+            strcpy(lg_cfg.output, v);
+    }
+    if ((v = getenv("LEAKGRAPH_DEPTH")) != NULL) {
+        if (parse_long(v, 0, 0x7fffffff, &n) < 0)
+            bad("LEAKGRAPH_DEPTH", v, " is not a number", LG_DEPTH_DEFAULT);
+        else if (n > LG_DEPTH_MAX) {
+            bad("LEAKGRAPH_DEPTH", v, " is more than 256", LG_DEPTH_MAX);
+            lg_cfg.depth = LG_DEPTH_MAX;
+        } else
+            lg_cfg.depth = (int)n;
+    }
+    if ((v = getenv("LEAKGRAPH_HISTORY")) != NULL) {
+        if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0)
+            lg_cfg.history = 0;
+        else if (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0)
+            lg_cfg.history = LG_HISTORY_DEFAULT;
+        else if (parse_long(v, 0, LG_HISTORY_MAX, &n) < 0)
+            bad("LEAKGRAPH_HISTORY", v, " is not on, off or a number up to 1024",
+                LG_HISTORY_DEFAULT);
+        else
+            lg_cfg.history = (int)n;
+    }
+    if ((v = getenv("LEAKGRAPH_SIGNAL")) != NULL) {
+        int sig = parse_signal(v);
+        if (sig < 0 || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV)
+            bad("LEAKGRAPH_SIGNAL", v, " is not a usable signal", SIGUSR2);
+        else
+            lg_cfg.signal = sig;
+    }
+}

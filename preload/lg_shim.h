@@ -1,0 +1,162 @@
+/* lg_shim.h - what the shim's files share: the configuration, the reentrancy
+ * guard, the shim's own memory (arena.c), the sharded address map (map.c),
+ * the block and stack tables, objects, and the snapshot writer entry point.
+ * Everything here is hidden; the only exported symbols of libleakgraph.so are
+ * the interposed functions and leakgraph_snapshot(). */
+#ifndef LG_SHIM_H
+#define LG_SHIM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lg_trace.h"
+
+#define LG_EXPORT __attribute__((visibility("default")))
+#define LG_LIKELY(x) __builtin_expect(!!(x), 1)
+#define LG_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- configuration (config.c) ------------------------------------------- */
+
+#define LG_DEPTH_DEFAULT 32
+#define LG_DEPTH_MAX 256
+#define LG_HISTORY_DEFAULT 64           /* events kept per live object */
+#define LG_HISTORY_MAX 1024
+
+struct lg_config {
+    int depth;                          /* frames per stack, 0 = no stacks */
+    int history;                        /* events per object, 0 = off */
+    int signal;                         /* snapshot signal, 0 = none */
+    char output[4096];                  /* LEAKGRAPH_OUTPUT, %p not expanded */
+};
+extern struct lg_config lg_cfg;
+void lg_config_load(void);              /* reads the environment; messages on stderr */
+
+/* ---- lifecycle (lifecycle.c) -------------------------------------------- */
+
+enum lg_state { LG_OFF = 0, LG_BOOTING = 1, LG_READY = 2, LG_DISABLED = 3 };
+extern _Atomic int lg_state;            /* LG_READY: hooks record */
+extern _Atomic int lg_snapshot_pending; /* set by the snapshot signal handler */
+extern __thread int lg_in_hook __attribute__((tls_model("initial-exec")));
+void lg_init(void);                     /* idempotent; called from hooks and ctor */
+void lg_run_pending_snapshot(void);     /* writes a signal-requested snapshot */
+void lg_say(const char *a, const char *b, const char *c, const char *d);
+                                        /* "leakgraph: " a b c d "\n" on stderr */
+
+/* ---- the shim's own memory (arena.c) ------------------------------------ */
+
+void *lg_map_pages(size_t size);        /* zeroed pages, recorded as the shim's; NULL */
+void lg_unmap_pages(void *p, size_t size);
+void *lg_arena_alloc(size_t size);      /* 16-aligned, never freed; NULL if out */
+bool lg_is_own_range(uintptr_t start, uintptr_t end, uintptr_t *own_end);
+                                        /* start..end overlaps the shim's memory;
+                                           own_end: end of the overlapping part */
+size_t lg_own_ranges(uintptr_t (*out)[2], size_t max); /* the shim's mappings */
+
+/* ---- a tiny spinlock; fork takes them all ------------------------------- */
+
+typedef struct { atomic_int v; } lg_lock;
+void lg_lock_slow(lg_lock *l);
+static inline void lg_lock_take(lg_lock *l)
+{
+    if (LG_UNLIKELY(atomic_exchange_explicit(&l->v, 1, memory_order_acquire)))
+        lg_lock_slow(l);
+}
+static inline void lg_lock_drop(lg_lock *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+/* ---- sharded open-addressing map, address -> 64-bit value (map.c) ------- */
+
+#define LG_SHARDS 128
+
+struct lg_map_slot {
+    uintptr_t key;                      /* 0 = empty */
+    uint64_t val;
+};
+struct lg_shard {
+    lg_lock lock;
+    uint32_t log_cap;
+    struct lg_map_slot *slots;
+    size_t count;
+    void *free_recs;                    /* free fixed-size records (objects.c) */
+    char pad[24];
+};
+struct lg_map {
+    struct lg_shard shards[LG_SHARDS];
+};
+
+static inline uint64_t lg_hash_addr(uintptr_t a)
+{
+    return (uint64_t)(a >> 3) * 0x9E3779B97F4A7C15ull;
+}
+static inline struct lg_shard *lg_map_shard(struct lg_map *m, uintptr_t key)
+{
+    return &m->shards[lg_hash_addr(key) >> 57];
+}
+/* All under the shard's lock, which the caller holds. */
+int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val);  /* 0 or -ENOMEM */
+bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val);
+bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val);
+void lg_map_lock_all(struct lg_map *m);
+void lg_map_unlock_all(struct lg_map *m);
+size_t lg_map_count(struct lg_map *m);  /* all locks held */
+
+/* ---- live blocks (hooks.c records them) --------------------------------- */
+
+extern struct lg_map lg_blocks;
+#define LG_META_SIZE_BITS 40
+#define LG_META_STACK_NONE 0xffffffu
+static inline uint64_t lg_meta_make(size_t size, uint32_t stack)
+{
+    if (size >= ((uint64_t)1 << LG_META_SIZE_BITS))
+        size = ((uint64_t)1 << LG_META_SIZE_BITS) - 1;
+    if (stack > LG_META_STACK_NONE)
+        stack = LG_META_STACK_NONE;
+    return (uint64_t)size | ((uint64_t)stack << LG_META_SIZE_BITS);
+}
+static inline uint64_t lg_meta_size(uint64_t m)
+{
+    return m & (((uint64_t)1 << LG_META_SIZE_BITS) - 1);
+}
+static inline uint32_t lg_meta_stack(uint64_t m)
+{
+    uint32_t s = (uint32_t)(m >> LG_META_SIZE_BITS);
+    return s == LG_META_STACK_NONE ? LG_NONE : s;
+}
+extern atomic_int lg_lost_events;       /* an allocation went untracked */
+
+/* ---- stacks (stacks.c) -------------------------------------------------- */
+
+void lg_stacks_init(void);
+uint32_t lg_stack_capture(void);        /* stack id of the caller, or LG_NONE */
+uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
+uint32_t lg_stacks_count(void);
+const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none */
+void lg_stacks_lock(void);              /* fork */
+void lg_stacks_unlock(void);
+bool lg_ip_is_own(uintptr_t ip);        /* ip lies in the shim's text */
+
+/* ---- refcount objects (objects.c, rcworld.h) ---------------------------- */
+
+void lg_objects_install(void);          /* find librefcount, hook its tracer */
+extern struct lg_map lg_objects;
+void lg_objects_fork_lock(void);
+void lg_objects_fork_unlock(void);
+void lg_funckeys_fork_lock(void);
+void lg_funckeys_fork_unlock(void);
+void lg_arena_fork_lock(void);
+void lg_arena_fork_unlock(void);
+
+/* ---- snapshots (snapshot.c) --------------------------------------------- */
+
+int lg_write_snapshot(uint32_t kind, int sig); /* 0 or negative errno */
+void lg_writer_fork_child(void);        /* the child writes its own file */
+void lg_snapshot_fork_lock(void);
+void lg_snapshot_fork_unlock(void);
+void lg_snapshot_fork_child(void);
+extern __thread int lg_in_lock __attribute__((tls_model("initial-exec")));
+
+#endif /* LG_SHIM_H */

@@ -1,0 +1,157 @@
+/* lifecycle.c - when the shim starts, stops and writes: the constructor
+ * (settings, stack table, refcount world, fork and signal handlers), the
+ * exit snapshot in a destructor that runs after the program's atexit
+ * handlers and destructors, snapshots on LEAKGRAPH_SIGNAL (the handler only
+ * sets a flag; the next allocator call or the exit writes it) and on
+ * leakgraph_snapshot(), a final snapshot on SIGTERM/SIGABRT, and fork: the
+ * atfork handlers take every shim lock, so a child never inherits one held
+ * by another thread, and the child writes its own trace. A secure-execution
+ * (setuid) process is left alone. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lg_shim.h"
+
+_Atomic int lg_state;
+_Atomic int lg_snapshot_pending;
+uint64_t lg_start_time_ns;
+static atomic_int exit_written;
+
+static void fork_prepare(void)
+{
+    lg_snapshot_fork_lock();
+    lg_objects_fork_lock();
+    lg_map_lock_all(&lg_blocks);
+    lg_funckeys_fork_lock();
+    lg_stacks_lock();
+    lg_arena_fork_lock();
+}
+
+static void fork_parent(void)
+{
+    lg_arena_fork_unlock();
+    lg_stacks_unlock();
+    lg_funckeys_fork_unlock();
+    lg_map_unlock_all(&lg_blocks);
+    lg_objects_fork_unlock();
+    lg_snapshot_fork_unlock();
+}
+
+static void fork_child(void)
+{
+    lg_arena_fork_unlock();
+    lg_stacks_unlock();
+    lg_funckeys_fork_unlock();
+    lg_map_unlock_all(&lg_blocks);
+    lg_objects_fork_unlock();
+    lg_snapshot_fork_child();           /* own file, numbering from 1 */
+    atomic_store(&lg_snapshot_pending, 0);
+}
+
+static void on_snapshot_signal(int sig)
+{
+    atomic_store(&lg_snapshot_pending, sig);
+}
+
+static void on_fatal(int sig)
+{
+    int saved = errno;
+    if (atomic_load(&lg_state) == LG_READY && !atomic_load(&exit_written))
+        lg_write_snapshot(LG_SNAP_FATAL, sig);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+    errno = saved;
+    raise(sig);                         /* delivered when the handler returns */
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    if (lg_cfg.signal > 0) {
+        sa.sa_handler = on_snapshot_signal;
+        sa.sa_flags = SA_RESTART;
+        sigaction(lg_cfg.signal, &sa, NULL);
+    }
+    static const int fatal[] = {SIGTERM, SIGABRT};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        if (fatal[i] == lg_cfg.signal)
+            continue;
+        if (sigaction(fatal[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+            !(old.sa_flags & SA_SIGINFO)) {
+            sa.sa_handler = on_fatal;
+            sa.sa_flags = 0;
+            sigaction(fatal[i], &sa, NULL);
+        }
+    }
+}
+
+void lg_init(void)
+{
+    int expect = LG_OFF;
+    if (!atomic_compare_exchange_strong(&lg_state, &expect, LG_BOOTING))
+        return;
+    if (getauxval(AT_SECURE)) {         /* setuid and friends: hands off */
+        atomic_store(&lg_state, LG_DISABLED);
+        return;
+    }
+    int was = lg_in_hook;
+    lg_in_hook = 1;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lg_start_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    lg_config_load();
+    lg_stacks_init();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    install_signals();
+    atomic_store(&lg_state, LG_READY);
+    lg_objects_install();
+    lg_in_hook = was;
+}
+
+void lg_run_pending_snapshot(void)
+{
+    int sig = atomic_exchange(&lg_snapshot_pending, 0);
+    if (sig != 0 && !lg_in_hook && !lg_in_lock && !atomic_load(&exit_written))
+        lg_write_snapshot(LG_SNAP_SIGNAL, sig);
+}
+
+LG_EXPORT int leakgraph_snapshot(void)
+{
+    if (atomic_load(&lg_state) != LG_READY || atomic_load(&exit_written))
+        return -ENOSYS;
+    if (lg_in_hook || lg_in_lock)
+        return -EBUSY;
+    int saved = errno;
+    int err = lg_write_snapshot(LG_SNAP_REQUEST, 0);
+    errno = saved;
+    return err;
+}
+
+__attribute__((constructor(101))) static void lg_start(void)
+{
+    lg_init();
+}
+
+/* Destructors run in reverse order of initialisation; the shim was
+ * initialised before the program and every library it loads (LD_PRELOAD),
+ * so this runs after theirs and after the atexit handlers. */
+__attribute__((destructor(101))) static void lg_stop(void)
+{
+    if (atomic_load(&lg_state) != LG_READY || atomic_exchange(&exit_written, 1))
+        return;
+    int saved = errno;
+    int sig = atomic_exchange(&lg_snapshot_pending, 0);
+    if (sig != 0)
+        lg_write_snapshot(LG_SNAP_SIGNAL, sig);
+    lg_write_snapshot(LG_SNAP_EXIT, 0);
+    errno = saved;
+}

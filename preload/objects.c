@@ -1,0 +1,285 @@
+/* objects.c - live refcount objects and their bounded history. Owns the
+ * object map (object address -> record) and the records: the block that
+ * holds the object, its world, and its increfs/decrefs with stacks, at most
+ * LEAKGRAPH_HISTORY events. When the bound is reached, matched pairs go
+ * first (an incref and a later decref whose first frame outside the runtime
+ * lies in the same function), so the unmatched increfs the report names
+ * are kept; only when no such pair exists is the oldest incref/decref pair
+ * dropped, and the record marked LG_OBJF_HISTORY_TRUNCATED. Records and
+ * event arrays come from per-shard free lists under the shard's lock. */
+#include <errno.h>
+#include <string.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "lg_shim.h"
+#include "objects.h"
+#include "rcworld.h"
+
+struct lg_map lg_objects;
+static struct lg_map func_keys;         /* stack id + 1 -> function start */
+static const struct lg_rc_world *const worlds[] = {&lg_world_librefcount};
+
+#define N_CLASSES 16                    /* event arrays of 4 << class events */
+struct shard_free {
+    struct lg_obj *recs;
+    void *events[N_CLASSES];
+};
+static struct shard_free frees[LG_SHARDS];
+
+void lg_objects_install(void)
+{
+    for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++)
+        worlds[i]->install();
+}
+
+const struct lg_rc_world *lg_world_by_id(uint32_t id)
+{
+    for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++)
+        if (worlds[i]->id == id)
+            return worlds[i];
+    return NULL;
+}
+
+static struct shard_free *free_of(struct lg_shard *s)
+{
+    return &frees[s - lg_objects.shards];
+}
+
+static unsigned class_of(uint32_t cap)
+{
+    unsigned c = 0;
+    while ((4u << c) < cap)
+        c++;
+    return c;
+}
+
+static struct lg_hev *events_alloc(struct shard_free *f, unsigned c)
+{
+    void **head = &f->events[c];
+    if (*head) {
+        void *p = *head;
+        *head = *(void **)p;
+        return p;
+    }
+    return lg_arena_alloc(sizeof(struct lg_hev) * (4u << c));
+}
+
+static void events_free(struct shard_free *f, struct lg_hev *ev, uint32_t cap)
+{
+    if (ev == NULL)
+        return;
+    unsigned c = class_of(cap);
+    *(void **)ev = f->events[c];
+    f->events[c] = ev;
+}
+
+static struct lg_obj *rec_alloc(struct shard_free *f)
+{
+    struct lg_obj *r = f->recs;
+    if (r) {
+        f->recs = *(struct lg_obj **)r;
+        return r;
+    }
+    return lg_arena_alloc(sizeof *r);
+}
+
+void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t refcnt)
+{
+    if (lg_in_lock) {
+        atomic_store(&lg_lost_events, 1);
+        return;
+    }
+    int saved = errno, was = lg_in_hook;
+    lg_in_hook = 1;
+    uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture();
+    struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
+    lg_in_lock = 1;
+    lg_lock_take(&s->lock);
+    struct shard_free *f = free_of(s);
+    struct lg_obj *r = rec_alloc(f);
+    if (r != NULL) {
+        memset(r, 0, sizeof *r);
+        r->block = (uintptr_t)block;
+        r->world = (uint8_t)w->id;
+        if (lg_cfg.history > 0 && (r->ev = events_alloc(f, 0)) != NULL) {
+            r->cap = 4;
+            r->ev[0] = (struct lg_hev){stack, LG_HIST_NEW, refcnt};
+            r->n = 1;
+        }
+        uint64_t old;
+        if (lg_map_get(s, (uintptr_t)obj, &old)) {   /* missed its dealloc */
+            struct lg_obj *o = (struct lg_obj *)(uintptr_t)old;
+            events_free(f, o->ev, o->cap);
+            *(struct lg_obj **)o = f->recs;
+            f->recs = o;
+        }
+        if (lg_map_put(s, (uintptr_t)obj, (uintptr_t)r) < 0)
+            atomic_store(&lg_lost_events, 1);
+    }
+    lg_lock_drop(&s->lock);
+    lg_in_lock = 0;
+    lg_in_hook = was;
+    errno = saved;
+}
+
+/* The function the first frame outside the runtime lies in: what pairs an
+ * incref with its decref. Cached per stack id. */
+static uintptr_t func_key(const struct lg_rc_world *w, uint32_t stack)
+{
+    if (stack == LG_NONE)
+        return 0;
+    struct lg_shard *s = lg_map_shard(&func_keys, (uintptr_t)stack + 1);
+    uint64_t v;
+    lg_lock_take(&s->lock);
+    bool hit = lg_map_get(s, (uintptr_t)stack + 1, &v);
+    lg_lock_drop(&s->lock);
+    if (hit)
+        return (uintptr_t)v;
+    uint32_t depth;
+    const uintptr_t *f = lg_stack_frames(stack, &depth);
+    uintptr_t key = 0;
+    for (uint32_t i = 0; f && i < depth; i++) {
+        if (w->is_runtime_ip(f[i]))
+            continue;
+        unw_proc_info_t pi;
+        /* a return address: look up the call instruction before it */
+        if (unw_get_proc_info_by_ip(unw_local_addr_space, f[i] - 1, &pi, NULL) == 0)
+            key = pi.start_ip;
+        else
+            key = f[i];
+        break;
+    }
+    lg_lock_take(&s->lock);
+    lg_map_put(s, (uintptr_t)stack + 1, key);
+    lg_lock_drop(&s->lock);
+    return key;
+}
+
+/* Drops matched pairs; returns how many events remain. Each decref pairs
+ * with the latest earlier unpaired incref of the same function. */
+static uint32_t drop_matched(const struct lg_rc_world *w, struct lg_obj *r)
+{
+    uint32_t n = r->n;
+    uintptr_t keys[LG_HISTORY_MAX];
+    bool gone[sizeof keys / sizeof keys[0]];
+    if (n > sizeof keys / sizeof keys[0])
+        n = sizeof keys / sizeof keys[0];
+    for (uint32_t i = 0; i < n; i++) {
+        keys[i] = r->ev[i].event == LG_HIST_NEW ? 0 : func_key(w, r->ev[i].stack);
+        gone[i] = false;
+    }
+    bool any = false;
+    for (uint32_t j = 0; j < n; j++) {
+        if (r->ev[j].event != LG_HIST_DECREF)
+            continue;
+        for (uint32_t i = j; i-- > 0;) {
+            if (!gone[i] && r->ev[i].event == LG_HIST_INCREF && keys[i] == keys[j]) {
+                gone[i] = gone[j] = true;
+                any = true;
+                break;
+            }
+        }
+    }
+    if (!any) {                         /* keep the balance: oldest inc/dec pair */
+        int inc = -1, dec = -1;
+        for (uint32_t i = 0; i < n && (inc < 0 || dec < 0); i++) {
+            if (r->ev[i].event == LG_HIST_INCREF && inc < 0)
+                inc = (int)i;
+            else if (r->ev[i].event == LG_HIST_DECREF && dec < 0)
+                dec = (int)i;
+        }
+        if (inc >= 0 && dec >= 0)
+            gone[inc] = gone[dec] = true;
+        else
+            gone[n > 1 ? 1 : 0] = true; /* only increfs (or decrefs): oldest goes */
+        r->truncated = 1;
+    }
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (i >= n || !gone[i])
+            r->ev[k++] = r->ev[i];
+    r->n = k;
+    return k;
+}
+
+void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
+{
+    if (lg_cfg.history == 0 || lg_in_hook || lg_in_lock)
+        return;
+    int saved = errno;
+    lg_in_hook = 1;
+    uint32_t stack = lg_stack_capture();
+    struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
+    lg_in_lock = 1;
+    lg_lock_take(&s->lock);
+    uint64_t v;
+    if (lg_map_get(s, (uintptr_t)obj, &v)) {
+        struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
+        uint32_t bound = (uint32_t)lg_cfg.history;
+        if (r->n >= bound)
+            drop_matched(lg_world_by_id(r->world), r);
+        if (r->n >= r->cap && r->cap < bound) {   /* grow the event array */
+            struct shard_free *f = free_of(s);
+            uint32_t cap = r->cap ? r->cap * 2 : 4;
+            struct lg_hev *nev = events_alloc(f, class_of(cap));
+            if (nev != NULL) {
+                memcpy(nev, r->ev, sizeof *nev * r->n);
+                events_free(f, r->ev, r->cap);
+                r->ev = nev;
+                r->cap = cap;
+            }
+        }
+        if (r->n < r->cap && r->n < bound)
+            r->ev[r->n++] = (struct lg_hev){stack, (uint32_t)ev, refcnt_after};
+        else
+            r->truncated = 1;
+    }
+    lg_lock_drop(&s->lock);
+    lg_in_lock = 0;
+    lg_in_hook = 0;
+    errno = saved;
+}
+
+void lg_obj_dealloc(void *obj)
+{
+    if (lg_in_lock) {
+        atomic_store(&lg_lost_events, 1);
+        return;
+    }
+    int saved = errno;
+    struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
+    lg_in_lock = 1;
+    lg_lock_take(&s->lock);
+    uint64_t v;
+    if (lg_map_del(s, (uintptr_t)obj, &v)) {
+        struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
+        struct shard_free *f = free_of(s);
+        events_free(f, r->ev, r->cap);
+        *(struct lg_obj **)r = f->recs;
+        f->recs = r;
+    }
+    lg_lock_drop(&s->lock);
+    lg_in_lock = 0;
+    errno = saved;
+}
+
+void lg_objects_fork_lock(void)
+{
+    lg_map_lock_all(&lg_objects);
+}
+
+void lg_objects_fork_unlock(void)
+{
+    lg_map_unlock_all(&lg_objects);
+}
+
+void lg_funckeys_fork_lock(void)
+{
+    lg_map_lock_all(&func_keys);
+}
+
+void lg_funckeys_fork_unlock(void)
+{
+    lg_map_unlock_all(&func_keys);
+}

@@ -1,0 +1,637 @@
+/* snapshot.c - writes one snapshot of the live heap as a graph: the blocks
+ * sorted by address, the refcount objects with their precise edges (each
+ * type's traverse), the conservative edges found by scanning every live
+ * block for pointers to other live blocks, the root areas and the pointers
+ * found in them, the stack table, the module map and the refcount history.
+ * Passes, in order:
+ *   1. modules (dl_iterate_phdr) - before any shim lock, since a thread that
+ *      holds the loader lock may be waiting in a hook;
+ *   2. freeze: every shard lock of the object and block maps (no block can be
+ *      freed while it is scanned);
+ *   3. blocks collected and sorted; objects collected, each given its block;
+ *   4. precise edges and every string (type and field names) gathered;
+ *   5. root regions (regions.c), which need the sorted blocks;
+ *   6. sections written in the order lg_trace.h fixes; EDGES and ROOTS are
+ *      streamed while scanning.
+ * Runs under the reentrancy guard: whatever it calls allocates untracked. */
+#include <errno.h>
+#include <setjmp.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lg_shim.h"
+#include "objects.h"
+#include "rcworld.h"
+#include "snapshot.h"
+
+
+struct pair {
+    uint64_t addr, meta;
+};
+
+struct objref {
+    uint64_t addr;
+    struct lg_obj *rec;
+    uint32_t block;
+};
+
+/* ---- growable arrays in the shim's pages -------------------------------- */
+
+struct vec {
+    char *p;
+    size_t n, cap, elem;
+};
+
+static void *vec_push(struct vec *v)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 4096;
+        char *np = lg_map_pages(cap * v->elem);
+        if (np == NULL)
+            return NULL;
+        if (v->p) {
+            memcpy(np, v->p, v->n * v->elem);
+            lg_unmap_pages(v->p, v->cap * v->elem);
+        }
+        v->p = np;
+        v->cap = cap;
+    }
+    return v->p + v->elem * v->n++;
+}
+
+static void vec_free(struct vec *v)
+{
+    if (v->p)
+        lg_unmap_pages(v->p, v->cap * v->elem);
+    memset(v, 0, sizeof *v);
+}
+
+/* ---- strings -------------------------------------------------------------- */
+
+struct str {
+    const char *s;
+    uint32_t len;
+    uint32_t hash;
+};
+static struct vec strs = {.elem = sizeof(struct str)};
+static uint32_t *str_slots;             /* id + 1, 0 = empty */
+static size_t str_cap;
+
+static uint32_t str_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static void str_rehash(size_t cap)
+{
+    uint32_t *n = lg_map_pages(cap * sizeof *n);
+    if (n == NULL)
+        return;
+    for (size_t i = 0; i < strs.n; i++) {
+        struct str *x = (struct str *)strs.p + i;
+        size_t j = x->hash & (cap - 1);
+        while (n[j])
+            j = (j + 1) & (cap - 1);
+        n[j] = (uint32_t)i + 1;
+    }
+    if (str_slots)
+        lg_unmap_pages(str_slots, str_cap * sizeof *str_slots);
+    str_slots = n;
+    str_cap = cap;
+}
+
+static uint32_t intern(const char *s)
+{
+    if (s == NULL)
+        return LG_NONE;
+    size_t len = strnlen(s, 4096);
+    uint32_t h = str_hash(s, len);
+    if (str_slots == NULL || (strs.n + 1) * 2 > str_cap)
+        str_rehash(str_cap ? str_cap * 2 : 1024);
+    if (str_slots == NULL)
+        return LG_NONE;
+    size_t j = h & (str_cap - 1);
+    for (; str_slots[j]; j = (j + 1) & (str_cap - 1)) {
+        struct str *x = (struct str *)strs.p + (str_slots[j] - 1);
+        if (x->hash == h && x->len == len && memcmp(x->s, s, len) == 0)
+            return str_slots[j] - 1;
+    }
+    char *copy = lg_scratch_alloc(len + 1);   /* the caller's buffer may be reused */
+    struct str *x = vec_push(&strs);
+    if (copy == NULL || x == NULL)
+        return LG_NONE;
+    memcpy(copy, s, len);
+    *x = (struct str){copy, (uint32_t)len, h};
+    str_slots[j] = (uint32_t)strs.n;
+    return (uint32_t)strs.n - 1;
+}
+
+static void strings_reset(void)
+{
+    vec_free(&strs);
+    if (str_slots)
+        lg_unmap_pages(str_slots, str_cap * sizeof *str_slots);
+    str_slots = NULL;
+    str_cap = 0;
+}
+
+/* ---- sorting and lookup ---------------------------------------------------- */
+
+static void sort_pairs(struct pair *a, size_t n)
+{
+    while (n > 24) {
+        uint64_t x = a[0].addr, y = a[n / 2].addr, z = a[n - 1].addr;
+        uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i].addr < pivot)
+                i++;
+            while (a[j].addr > pivot)
+                j--;
+            if (i >= j)
+                break;
+            struct pair t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1;            /* [0, left) <= pivot <= [left, n) */
+        if (left < n - left) {
+            sort_pairs(a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_pairs(a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct pair t = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1].addr > t.addr) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = t;
+    }
+}
+
+struct heap {
+    struct pair *b;                     /* sorted blocks */
+    uint64_t *addrs;                    /* their addresses, for lookup */
+    uint64_t *ends;                     /* address + max(size, 1) */
+    size_t n;
+    uint64_t lo, hi;                    /* lowest start, highest end */
+    uint32_t *obj_of;                   /* block -> object index, or LG_NONE */
+    struct objref *objs;
+    size_t nobj;
+};
+
+/* Block index whose extent holds v, or LG_NONE; *start: points at its start
+ * (or at the object inside it). */
+static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
+{
+    if (v < h->lo || v >= h->hi)
+        return LG_NONE;
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {                   /* last block with addr <= v */
+        size_t mid = (lo + hi) / 2;
+        if (h->addrs[mid] <= v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return LG_NONE;
+    size_t i = lo - 1;
+    if (v >= h->ends[i])
+        return LG_NONE;
+    *start = v == h->addrs[i] ||
+             (h->obj_of && h->obj_of[i] != LG_NONE && h->objs[h->obj_of[i]].addr == v);
+    return (uint32_t)i;
+}
+
+static uint32_t find_exact(const struct heap *h, uint64_t a)
+{
+    bool start;
+    uint32_t i = find_block(h, a, &start);
+    return i != LG_NONE && h->addrs[i] == a ? i : LG_NONE;
+}
+
+/* ---- precise edges ---------------------------------------------------------- */
+
+struct precise_ctx {
+    struct heap *h;
+    uint32_t from;
+    struct vec *edges;
+};
+
+static int on_edge(void *child, const char *field, void *arg)
+{
+    struct precise_ctx *c = arg;
+    uint32_t to = LG_NONE;
+    struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)child);
+    uint64_t v;
+    if (lg_map_get(s, (uintptr_t)child, &v)) {
+        struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
+        to = c->h->objs[r->snap_index].block;
+    } else {
+        bool start;
+        to = find_block(c->h, (uintptr_t)child, &start);
+    }
+    if (to == LG_NONE)
+        return 0;                       /* a static or untracked object */
+    struct lg_edge *e = vec_push(c->edges);
+    if (e)
+        *e = (struct lg_edge){c->from, to, LG_NONE, intern(field), LG_EDGE_PRECISE, 0};
+    return 0;
+}
+
+/* ---- scanning ------------------------------------------------------------------ */
+
+static uint64_t n_edges, n_roots;
+
+static void scan_block(const struct heap *h, uint32_t i)
+{
+    const uint64_t *w = (const uint64_t *)(uintptr_t)h->addrs[i];
+    size_t words = lg_meta_size(h->b[i].meta) / 8;
+    if (h->addrs[i] & 7)
+        return;
+    for (size_t k = 0; k < words; k++) {
+        uint64_t v = w[k];
+        if (v < h->lo || v >= h->hi)
+            continue;
+        bool start;
+        uint32_t to = find_block(h, v, &start);
+        if (to == LG_NONE)
+            continue;
+        struct lg_edge e = {i, to, (uint32_t)(k * 8), LG_NONE,
+                            start ? LG_EDGE_START : LG_EDGE_INTERIOR, 0};
+        lg_out_write(&e, sizeof e);
+        n_edges++;
+    }
+}
+
+static void scan_words(const struct heap *h, const uint64_t *w, size_t words,
+                       uint64_t at, uint32_t region)
+{
+    for (size_t k = 0; k < words; k++) {
+        uint64_t v = w[k];
+        if (v < h->lo || v >= h->hi)
+            continue;
+        bool start;
+        uint32_t to = find_block(h, v, &start);
+        if (to == LG_NONE)
+            continue;
+        struct lg_root r = {at + k * 8, region, to, start ? LG_EDGE_START : LG_EDGE_INTERIOR, 0};
+        lg_out_write(&r, sizeof r);
+        n_roots++;
+    }
+}
+
+/* Reads a root region through process_vm_readv, so a mapping another thread
+ * unmaps meanwhile gives an error, not a crash; pages never touched
+ * (mincore) are skipped. */
+#include <sys/mman.h>
+#include <sys/uio.h>
+static void scan_region(const struct heap *h, const struct lg_rregion *r, uint32_t idx,
+                        uint64_t *buf, size_t buf_words)
+{
+    uint64_t s = (r->start + 7) & ~(uint64_t)7, e = r->end & ~(uint64_t)7;
+    unsigned char vec[256];
+    pid_t pid = getpid();
+    while (s < e) {
+        uint64_t page = s & ~(uint64_t)4095;
+        uint64_t span_end = page + 256 * 4096;
+        if (span_end > e)
+            span_end = e;
+        size_t npages = (size_t)((span_end - page + 4095) / 4096);
+        bool all = mincore((void *)(uintptr_t)page, npages * 4096, vec) != 0;
+        for (size_t p = 0; p < npages;) {
+            if (!all && !(vec[p] & 1)) {
+                p++;
+                continue;
+            }
+            size_t q = p;
+            while (q < npages && (all || (vec[q] & 1)) && (q - p + 1) * 512 <= buf_words)
+                q++;
+            uint64_t a = page + p * 4096, b = page + q * 4096;
+            if (a < s)
+                a = s;
+            if (b > span_end)
+                b = span_end;
+            if (b > a) {
+                struct iovec local = {buf, (size_t)(b - a)};
+                struct iovec remote = {(void *)(uintptr_t)a, (size_t)(b - a)};
+                ssize_t got = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+                if (got < 0 && (errno == ENOSYS || errno == EPERM))
+                    scan_words(h, (const uint64_t *)(uintptr_t)a, (size_t)(b - a) / 8, a, idx);
+                else if (got > 0)
+                    scan_words(h, buf, (size_t)got / 8, a, idx);
+            }
+            p = q;
+        }
+        s = span_end;
+    }
+}
+
+/* ---- the snapshot ---------------------------------------------------------------- */
+
+static lg_lock snap_lock;
+static uint32_t seq;
+
+void lg_snapshot_fork_lock(void)
+{
+    lg_lock_take(&snap_lock);
+}
+
+void lg_snapshot_fork_unlock(void)
+{
+    lg_lock_drop(&snap_lock);
+}
+
+void lg_snapshot_fork_child(void)
+{
+    seq = 0;
+    lg_writer_fork_child();
+    lg_lock_drop(&snap_lock);
+}
+
+static void write_strings(void)
+{
+    uint64_t at = lg_out_begin(LG_SEC_STRINGS);
+    uint32_t n = (uint32_t)strs.n;
+    lg_out_write(&n, sizeof n);
+    for (size_t i = 0; i < strs.n; i++) {
+        struct str *x = (struct str *)strs.p + i;
+        lg_out_write(&x->len, sizeof x->len);
+        lg_out_write(x->s, x->len);
+    }
+    lg_out_end(at);
+}
+
+static void write_modules(const struct lg_modules *m)
+{
+    uint64_t at = lg_out_begin(LG_SEC_MODULES);
+    for (size_t i = 0; i < m->n; i++) {
+        const struct lg_mod *x = &m->mods[i];
+        struct lg_module r = {x->base, x->start, x->end, x->path_len, x->build_id_len};
+        lg_out_write(&r, sizeof r);
+        lg_out_write(x->path, x->path_len);
+        lg_out_write(x->build_id, x->build_id_len);
+    }
+    lg_out_end(at);
+}
+
+static void write_stacks(void)
+{
+    uint64_t at = lg_out_begin(LG_SEC_STACKS);
+    uint32_t n = lg_stacks_count();
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t depth;
+        const uintptr_t *f = lg_stack_frames(i, &depth);
+        struct lg_stack s = {depth, 0};
+        lg_out_write(&s, sizeof s);
+        lg_out_write(f, sizeof(uint64_t) * depth);
+    }
+    lg_out_end(at);
+}
+
+static int collect_blocks(struct heap *h)
+{
+    size_t n = lg_map_count(&lg_blocks), k = 0;
+    h->b = lg_map_pages((n + 1) * sizeof *h->b);
+    h->addrs = lg_map_pages((n + 1) * sizeof *h->addrs);
+    h->ends = lg_map_pages((n + 1) * sizeof *h->ends);
+    if (h->b == NULL || h->addrs == NULL || h->ends == NULL)
+        return -ENOMEM;
+    for (int s = 0; s < LG_SHARDS; s++) {
+        struct lg_shard *sh = &lg_blocks.shards[s];
+        if (sh->slots == NULL)
+            continue;
+        size_t cap = (size_t)1 << sh->log_cap;
+        for (size_t i = 0; i < cap && k < n; i++)
+            if (sh->slots[i].key)
+                h->b[k++] = (struct pair){sh->slots[i].key, sh->slots[i].val};
+    }
+    h->n = k;
+    sort_pairs(h->b, k);
+    h->lo = k ? h->b[0].addr : 0;
+    h->hi = 0;
+    for (size_t i = 0; i < k; i++) {
+        uint64_t sz = lg_meta_size(h->b[i].meta);
+        h->addrs[i] = h->b[i].addr;
+        h->ends[i] = h->b[i].addr + (sz ? sz : 1);
+        if (h->ends[i] > h->hi)
+            h->hi = h->ends[i];
+    }
+    return 0;
+}
+
+static int collect_objects(struct heap *h)
+{
+    size_t n = lg_map_count(&lg_objects), k = 0;
+    if (n == 0)
+        return 0;
+    h->objs = lg_map_pages(n * sizeof *h->objs);
+    h->obj_of = lg_map_pages((h->n + 1) * sizeof *h->obj_of);
+    if (h->objs == NULL || h->obj_of == NULL)
+        return -ENOMEM;
+    memset(h->obj_of, 0xff, (h->n + 1) * sizeof *h->obj_of);
+    for (int s = 0; s < LG_SHARDS; s++) {
+        struct lg_shard *sh = &lg_objects.shards[s];
+        if (sh->slots == NULL)
+            continue;
+        size_t cap = (size_t)1 << sh->log_cap;
+        for (size_t i = 0; i < cap && k < n; i++) {
+            if (!sh->slots[i].key)
+                continue;
+            struct lg_obj *r = (struct lg_obj *)(uintptr_t)sh->slots[i].val;
+            r->snap_index = (uint32_t)k;
+            uint32_t b = find_exact(h, r->block);
+            h->objs[k++] = (struct objref){sh->slots[i].key, r, b};
+        }
+    }
+    h->nobj = k;
+    for (size_t i = 0; i < k; i++)
+        if (h->objs[i].block != LG_NONE)
+            h->obj_of[h->objs[i].block] = (uint32_t)i;
+    return 0;
+}
+
+static void free_heap(struct heap *h)
+{
+    size_t n = h->n + 1;
+    if (h->b)
+        lg_unmap_pages(h->b, n * sizeof *h->b);
+    if (h->addrs)
+        lg_unmap_pages(h->addrs, n * sizeof *h->addrs);
+    if (h->ends)
+        lg_unmap_pages(h->ends, n * sizeof *h->ends);
+    if (h->obj_of)
+        lg_unmap_pages(h->obj_of, n * sizeof *h->obj_of);
+    if (h->objs)
+        lg_unmap_pages(h->objs, (h->nobj ? h->nobj : 1) * sizeof *h->objs);
+}
+
+static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
+{
+    struct lg_modules mods;
+    struct heap h;
+    struct vec precise = {.elem = sizeof(struct lg_edge)};
+    struct lg_rregion *regions = NULL;
+    size_t nregions = 0;
+    memset(&h, 0, sizeof h);
+    n_edges = n_roots = 0;
+
+    int err = lg_modules_collect(&mods);
+    if (err < 0)
+        return err;
+    err = lg_out_open();
+    if (err < 0)
+        return err;
+    if (!fatal) {
+        lg_map_lock_all(&lg_objects);
+        lg_map_lock_all(&lg_blocks);
+    }
+    lg_in_lock = 1;
+    err = collect_blocks(&h);
+    if (err == 0)
+        err = collect_objects(&h);
+    if (err < 0)
+        goto out_unlock;
+
+    /* strings and precise edges */
+    uint32_t *type_ids = h.nobj ? lg_scratch_alloc(h.nobj * sizeof *type_ids) : NULL;
+    for (size_t i = 0; i < h.nobj; i++) {
+        const struct lg_rc_world *w = lg_world_by_id(h.objs[i].rec->world);
+        type_ids[i] = intern(w->type_name((void *)(uintptr_t)h.objs[i].addr));
+        if (h.objs[i].block == LG_NONE)
+            continue;
+        struct precise_ctx c = {&h, h.objs[i].block, &precise};
+        w->visit_edges((void *)(uintptr_t)h.objs[i].addr, on_edge, &c);
+    }
+    struct lg_heapinfo hi = {h.addrs, h.ends, h.n};
+    lg_regions_collect(&mods, &hi, sp, &regions, &nregions);
+    uint32_t *region_names = lg_scratch_alloc((nregions + 1) * sizeof *region_names);
+    for (size_t i = 0; i < nregions && region_names; i++)
+        region_names[i] = intern(regions[i].name);
+
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t at = lg_out_begin(LG_SEC_SNAPSHOT_BEGIN);
+    struct lg_snapshot_begin sb = {++seq, kind, (uint32_t)sig, 0,
+                                   (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec};
+    if (lg_cfg.history > 0)
+        sb.flags |= LG_SNAPF_HISTORY;
+    if (atomic_load(&lg_lost_events))
+        sb.flags |= LG_SNAPF_LOST_EVENTS;
+    lg_out_write(&sb, sizeof sb);
+    lg_out_end(at);
+
+    write_strings();
+    write_modules(&mods);
+    write_stacks();
+
+    at = lg_out_begin(LG_SEC_BLOCKS);
+    for (size_t i = 0; i < h.n; i++) {
+        uint32_t flags = h.obj_of && h.obj_of[i] != LG_NONE ? LG_BLOCKF_OBJECT : 0;
+        struct lg_block b = {h.b[i].addr, lg_meta_size(h.b[i].meta),
+                             lg_meta_stack(h.b[i].meta), flags};
+        lg_out_write(&b, sizeof b);
+    }
+    lg_out_end(at);
+
+    at = lg_out_begin(LG_SEC_OBJECTS);
+    for (size_t i = 0; i < h.nobj; i++) {
+        const struct lg_rc_world *w = lg_world_by_id(h.objs[i].rec->world);
+        void *o = (void *)(uintptr_t)h.objs[i].addr;
+        struct lg_object r = {h.objs[i].addr, h.objs[i].block, type_ids[i], w->refcount(o),
+                              w->flags(o), w->id};
+        if (h.objs[i].rec->truncated)
+            r.flags |= LG_OBJF_HISTORY_TRUNCATED;
+        lg_out_write(&r, sizeof r);
+    }
+    lg_out_end(at);
+
+    at = lg_out_begin(LG_SEC_EDGES);
+    lg_out_write(precise.p, precise.n * precise.elem);
+    n_edges = precise.n;
+    for (size_t i = 0; i < h.n; i++)
+        scan_block(&h, (uint32_t)i);
+    lg_out_end(at);
+
+    at = lg_out_begin(LG_SEC_REGIONS);
+    for (size_t i = 0; i < nregions; i++) {
+        struct lg_region r = {regions[i].start, regions[i].end, regions[i].kind,
+                              region_names ? region_names[i] : LG_NONE,
+                              regions[i].thread, regions[i].module};
+        lg_out_write(&r, sizeof r);
+    }
+    lg_out_end(at);
+
+    at = lg_out_begin(LG_SEC_ROOTS);
+    size_t buf_words = 1u << 16;
+    uint64_t *buf = lg_scratch_alloc(buf_words * 8);
+    for (size_t i = 0; i < nregions && buf; i++)
+        scan_region(&h, &regions[i], (uint32_t)i, buf, buf_words);
+    lg_out_end(at);
+
+    at = lg_out_begin(LG_SEC_HISTORY);
+    for (size_t i = 0; i < h.nobj; i++) {
+        const struct lg_obj *r = h.objs[i].rec;
+        for (uint32_t k = 0; k < r->n; k++) {
+            struct lg_history e = {(uint32_t)i, r->ev[k].event, r->ev[k].stack, 0,
+                                   r->ev[k].refcnt_after};
+            lg_out_write(&e, sizeof e);
+        }
+    }
+    lg_out_end(at);
+
+    at = lg_out_begin(LG_SEC_SNAPSHOT_END);
+    struct lg_snapshot_end se = {h.n, h.nobj, n_edges, n_roots};
+    lg_out_write(&se, sizeof se);
+    lg_out_end(at);
+    err = lg_out_flush();
+
+out_unlock:
+    lg_in_lock = 0;
+    if (!fatal) {
+        lg_map_unlock_all(&lg_blocks);
+        lg_map_unlock_all(&lg_objects);
+    }
+    free_heap(&h);
+    vec_free(&precise);
+    strings_reset();
+    lg_scratch_release();
+    return err;
+}
+
+/* Spills the caller's registers into a jmp_buf on this frame, so the stack
+ * scan from here up sees them. */
+__attribute__((noinline)) int lg_write_snapshot(uint32_t kind, int sig)
+{
+    jmp_buf regs;
+    setjmp(regs);
+    uintptr_t sp = (uintptr_t)&regs;
+    bool fatal = kind == LG_SNAP_FATAL;
+    int was = lg_in_hook;
+    lg_in_hook = 1;
+    if (fatal) {
+        if (atomic_exchange(&snap_lock.v, 1)) {   /* one is being written */
+            lg_in_hook = was;
+            return -EBUSY;
+        }
+    } else
+        lg_lock_take(&snap_lock);
+    int err = write_all(kind, sig, sp, fatal);
+    lg_lock_drop(&snap_lock);
+    lg_in_hook = was;
+    __asm__ volatile("" : : "r"(&regs) : "memory");
+    return err;
+}

@@ -1,0 +1,63 @@
+/* snapshot.h - what the snapshot writer's files share: scratch memory that
+ * lives for one snapshot, the module map (modules.c), the root regions
+ * (regions.c) and the buffered trace file (writer.c). Only one snapshot runs
+ * at a time (snapshot.c holds its lock), so these are not thread-safe. */
+#ifndef LG_SNAPSHOT_H
+#define LG_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- scratch memory, freed when the snapshot ends (writer.c) ------------ */
+void *lg_scratch_alloc(size_t size);    /* zeroed; NULL if out of memory */
+void lg_scratch_release(void);
+
+/* ---- modules (modules.c) ------------------------------------------------ */
+struct lg_mod {
+    uint64_t base, start, end;
+    char *path;
+    uint32_t path_len;
+    uint32_t build_id_len;
+    uint8_t build_id[64];
+    bool is_self;                       /* the shim itself */
+};
+struct lg_seg {                         /* a writable PT_LOAD segment */
+    uint64_t start, end;
+    uint32_t module;
+};
+struct lg_modules {
+    struct lg_mod *mods;
+    size_t n;
+    struct lg_seg *segs;
+    size_t nseg;
+};
+int lg_modules_collect(struct lg_modules *m);   /* 0 or -ENOMEM */
+
+/* ---- root regions (regions.c) ------------------------------------------- */
+struct lg_rregion {
+    uint64_t start, end;
+    uint32_t kind;                      /* enum lg_region_kind */
+    const char *name;                   /* scratch or static */
+    uint32_t thread;
+    uint32_t module;
+};
+struct lg_heapinfo {                    /* what the blocks tell about the heap */
+    const uint64_t *addrs;              /* sorted block addresses */
+    const uint64_t *sizes;
+    size_t n;
+};
+/* Root areas: module data, the current stack from sp up, every other
+ * writable mapping that holds no heap; see docs/shim.md "Roots". */
+int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
+                       uintptr_t sp, struct lg_rregion **out, size_t *n);
+
+/* ---- the trace file (writer.c) ------------------------------------------ */
+int lg_out_open(void);                  /* 0, or -errno (message already said) */
+void lg_out_write(const void *p, size_t n);
+uint64_t lg_out_begin(uint32_t tag);    /* returns the section's handle */
+void lg_out_end(uint64_t handle);       /* pads to 8, fixes the length */
+int lg_out_flush(void);                 /* 0 or -errno */
+bool lg_out_failed(void);
+
+#endif /* LG_SNAPSHOT_H */

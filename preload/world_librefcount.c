@@ -1,0 +1,236 @@
+/* world_librefcount.c - librefcount (runtime/) as a refcount world. Hooks the
+ * runtime's tracer (rc_set_tracer), which reports every object creation and
+ * every incref/decref, the library's internal ones too. Installed from the
+ * shim's constructor when librefcount is loaded, and lazily from thin
+ * interposers of rc_new / rc_incref / rc_decref, which also covers a
+ * librefcount loaded later. A tracer the program sets itself is kept and
+ * called after ours (rc_set_tracer / rc_get_tracer are interposed). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+
+#include "lg_shim.h"
+#include "rcworld.h"
+#include "refcount.h"
+
+static struct {
+    void (*set_tracer)(rc_tracer_fn, void *);
+    rc_object *(*new_)(const rc_type *);
+    void (*incref)(rc_object *);
+    void (*decref)(rc_object *);
+    intptr_t (*refcount)(const rc_object *);
+} rt;
+static atomic_int installed;            /* 0 no, 1 being installed, 2 yes */
+static rc_tracer_fn user_fn;            /* the program's own tracer, chained */
+static void *user_arg;
+static uintptr_t text_start, text_end;  /* librefcount's executable segment */
+
+static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
+{
+    switch (ev) {
+    case RC_TRACE_NEW:
+        lg_obj_new(&lg_world_librefcount, o, block, (int64_t)o->refcnt);
+        break;
+    case RC_TRACE_INCREF:
+        lg_obj_ref(o, LG_OBJ_INCREF, (int64_t)o->refcnt);
+        break;
+    case RC_TRACE_DECREF:
+        lg_obj_ref(o, LG_OBJ_DECREF, (int64_t)o->refcnt);
+        break;
+    case RC_TRACE_DEALLOC:
+        lg_obj_dealloc(o);
+        break;
+    }
+    rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
+    if (fn != NULL)
+        fn(o, ev, block, user_arg);
+}
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    uintptr_t a = (uintptr_t)arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a >= s && a < s + ph->p_memsz) {
+            text_start = s;
+            text_end = s + ph->p_memsz;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static bool install(void)
+{
+    int expect = 0;
+    if (atomic_load(&installed) == 2)
+        return true;
+    if (!atomic_compare_exchange_strong(&installed, &expect, 1))
+        return false;                   /* another thread is installing */
+    int was = lg_in_hook;
+    lg_in_hook = 1;                     /* dlsym may allocate */
+    rt.set_tracer = dlsym(RTLD_NEXT, "rc_set_tracer");
+    rt.new_ = dlsym(RTLD_NEXT, "rc_new");
+    rt.incref = dlsym(RTLD_NEXT, "rc_incref");
+    rt.decref = dlsym(RTLD_NEXT, "rc_decref");
+    rt.refcount = dlsym(RTLD_NEXT, "rc_refcount");
+    bool ok = rt.set_tracer != NULL && rt.refcount != NULL;
+    if (ok) {
+        dl_iterate_phdr(find_text, (void *)(uintptr_t)rt.refcount);
+        rt.set_tracer(tracer, NULL);
+    }
+    lg_in_hook = was;
+    atomic_store(&installed, ok ? 2 : 0);
+    return ok;
+}
+
+static inline void ensure_installed(void)
+{
+    if (LG_UNLIKELY(atomic_load_explicit(&installed, memory_order_relaxed) != 2) &&
+        atomic_load(&lg_state) == LG_READY)
+        install();
+}
+
+/* ---- thin interposers: install lazily, then forward --------------------- */
+
+static void resolve_forwarders(void)
+{
+    int was = lg_in_hook;
+    lg_in_hook = 1;
+    if (rt.new_ == NULL)
+        rt.new_ = dlsym(RTLD_NEXT, "rc_new");
+    if (rt.incref == NULL)
+        rt.incref = dlsym(RTLD_NEXT, "rc_incref");
+    if (rt.decref == NULL)
+        rt.decref = dlsym(RTLD_NEXT, "rc_decref");
+    if (rt.set_tracer == NULL)
+        rt.set_tracer = dlsym(RTLD_NEXT, "rc_set_tracer");
+    lg_in_hook = was;
+}
+
+LG_EXPORT rc_object *rc_new(const rc_type *type)
+{
+    ensure_installed();
+    if (LG_UNLIKELY(rt.new_ == NULL))
+        resolve_forwarders();
+    if (rt.new_ == NULL) {
+        errno = ENOSYS;
+        return NULL;
+    }
+    return rt.new_(type);
+}
+
+LG_EXPORT void rc_incref(rc_object *o)
+{
+    ensure_installed();
+    if (LG_UNLIKELY(rt.incref == NULL))
+        resolve_forwarders();
+    if (rt.incref != NULL)
+        rt.incref(o);
+}
+
+LG_EXPORT void rc_decref(rc_object *o)
+{
+    ensure_installed();
+    if (LG_UNLIKELY(rt.decref == NULL))
+        resolve_forwarders();
+    if (rt.decref != NULL)
+        rt.decref(o);
+}
+
+LG_EXPORT void rc_set_tracer(rc_tracer_fn fn, void *arg)
+{
+    ensure_installed();
+    if (atomic_load(&installed) == 2) { /* keep ours, chain the program's */
+        __atomic_store_n(&user_fn, NULL, __ATOMIC_RELEASE);
+        user_arg = arg;
+        __atomic_store_n(&user_fn, fn, __ATOMIC_RELEASE);
+        return;
+    }
+    if (LG_UNLIKELY(rt.set_tracer == NULL))
+        resolve_forwarders();
+    if (rt.set_tracer != NULL)
+        rt.set_tracer(fn, arg);
+}
+
+LG_EXPORT rc_tracer_fn rc_get_tracer(void **arg)
+{
+    if (atomic_load(&installed) == 2) {
+        rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
+        if (arg != NULL)
+            *arg = fn != NULL ? user_arg : NULL;
+        return fn;
+    }
+    int was = lg_in_hook;
+    lg_in_hook = 1;
+    rc_tracer_fn (*get)(void **) = dlsym(RTLD_NEXT, "rc_get_tracer");
+    lg_in_hook = was;
+    if (get == NULL) {
+        if (arg != NULL)
+            *arg = NULL;
+        return NULL;
+    }
+    return get(arg);
+}
+
+/* ---- the world interface ------------------------------------------------- */
+
+static const char *type_name(const void *obj)
+{
+    const rc_object *o = obj;
+    return o->type != NULL && o->type->name != NULL ? o->type->name : "?";
+}
+
+static int64_t refcount(const void *obj)
+{
+    return rt.refcount ? (int64_t)rt.refcount(obj) : (int64_t)((const rc_object *)obj)->refcnt;
+}
+
+static uint32_t flags(const void *obj)
+{
+    const rc_object *o = obj;
+    uint32_t f = 0;
+    if (o->type != NULL && o->type->traverse != NULL)
+        f |= LG_OBJF_GC_TRACKED;
+    if (refcount(obj) == RC_IMMORTAL_REFCNT)
+        f |= LG_OBJF_IMMORTAL;
+    return f;
+}
+
+struct visit_ctx {
+    lg_edge_fn fn;
+    void *arg;
+};
+
+static int visit(rc_object *child, const char *field, void *arg)
+{
+    struct visit_ctx *c = arg;
+    return child != NULL ? c->fn(child, field, c->arg) : 0;
+}
+
+static int visit_edges(void *obj, lg_edge_fn fn, void *arg)
+{
+    rc_object *o = obj;
+    if (o->type == NULL || o->type->traverse == NULL)
+        return 0;
+    struct visit_ctx c = {fn, arg};
+    int r = o->type->traverse(o, visit, &c);
+    return r;
+}
+
+static bool is_runtime_ip(uintptr_t ip)
+{
+    return ip >= text_start && ip < text_end;
+}
+
+const struct lg_rc_world lg_world_librefcount = {
+    .name = "librefcount",
+    .id = LG_WORLD_LIBREFCOUNT,
+    .install = install,
+    .type_name = type_name,
+    .refcount = refcount,
+    .flags = flags,
+    .visit_edges = visit_edges,
+    .is_runtime_ip = is_runtime_ip,
+};
