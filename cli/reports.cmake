@@ -6,6 +6,12 @@ target_sources(lg_cli_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/suppress.c
     ${CMAKE_CURRENT_LIST_DIR}/suppress_apply.c
     ${CMAKE_CURRENT_LIST_DIR}/reports_util.c
+    ${CMAKE_CURRENT_LIST_DIR}/baseline.c
+    ${CMAKE_CURRENT_LIST_DIR}/sarif.c
+    ${CMAKE_CURRENT_LIST_DIR}/check.c
+    ${CMAKE_CURRENT_LIST_DIR}/diff.c
+    ${CMAKE_CURRENT_LIST_DIR}/dot.c
 )
 target_include_directories(lg_cli_core PRIVATE ${UTHASH_INCLUDE_DIR})
+target_compile_definitions(lg_cli_core PRIVATE LG_VERSION="${PROJECT_VERSION}")
 target_link_libraries(lg_cli_core PRIVATE PkgConfig::LIBDW ${CMAKE_DL_LIBS})

@@ -24,7 +24,7 @@ static int split_spec(const char *spec, char *path, size_t pathlen, uint32_t *se
     *seq = (uint32_t)strtoul(hash + 1, NULL, 10);
     if ((size_t)(hash - spec) < pathlen)
         path[hash - spec] = '\0';
-    return *seq == 0 ? -EINVAL : 0;
+    return *seq == 0 ? -EDOM : 0;
 }
 
 int lg_open_snapshot(const char *spec, bool reach_paths, struct lg_opened *out, char *err,
@@ -38,12 +38,12 @@ int lg_open_snapshot(const char *spec, bool reach_paths, struct lg_opened *out, 
     memset(out, 0, sizeof(*out));
     if (split_spec(spec, path, sizeof(path), &seq) < 0) {
         snprintf(err, errlen, "%s: snapshots are numbered from 1", spec);
-        return -EINVAL;
+        return -EDOM;
     }
     rc = lg_trace_load(path, &out->trace, err, errlen);
     if (rc < 0)
         return rc;
-    rc = -ERANGE;
+    rc = -ENODATA;
     if (seq == 0) {
         for (uint32_t i = out->trace->nsnaps; i-- > 0;) {
             if (out->trace->snaps[i].complete) {
@@ -64,6 +64,7 @@ int lg_open_snapshot(const char *spec, bool reach_paths, struct lg_opened *out, 
             }
         }
         if (out->snap == NULL) {
+            rc = -ERANGE;
             snprintf(err, errlen, "%s: no complete snapshot %" PRIu32 " (the trace has %" PRIu32 ")",
                      path, seq, out->trace->nsnaps);
             goto fail_trace;
@@ -88,6 +89,11 @@ fail_trace:
     lg_trace_free(out->trace);
     memset(out, 0, sizeof(*out));
     return rc;
+}
+
+int lg_open_exit_code(int rc)
+{
+    return rc == -EDOM || rc == -ERANGE ? 2 : 3;     /* LG_EXIT_USAGE, LG_EXIT_TRACE */
 }
 
 void lg_opened_close(struct lg_opened *o)

@@ -27,11 +27,15 @@ struct lg_opened {
 /* Open "TRACE" (its last complete snapshot) or "TRACE#N" (snapshot N,
  * numbered from 1 as in the trace), analyse it and make its symbolizer.
  * 0; -ENOENT/-EINVAL/... when the trace cannot be read (err names file and
- * offset); -ERANGE when snapshot N does not exist or the trace has no
- * complete snapshot. Free with lg_opened_close(). */
+ * offset); -ENODATA when it has no complete snapshot; -EDOM for "#0";
+ * -ERANGE when snapshot N does not exist. Free with lg_opened_close(). */
 int lg_open_snapshot(const char *spec, bool reach_paths, struct lg_opened *out, char *err,
                      size_t errlen);
 void lg_opened_close(struct lg_opened *o);
+
+/* The exit status for a failed lg_open_snapshot(): LG_EXIT_USAGE for a bad
+ * or missing snapshot number, LG_EXIT_TRACE otherwise. */
+int lg_open_exit_code(int rc);
 
 /* A stack's frames, innermost first, inlined frames expanded, with the
  * shim's own frames trimmed from the top except the interposer (malloc,
