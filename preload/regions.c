@@ -93,7 +93,7 @@ static size_t merge(struct range *r, size_t n)
     return k + 1;
 }
 
-static bool glibc_malloc(void)
+bool lg_glibc_malloc(void)
 {
     static int known = -1;
     if (known < 0) {
@@ -131,7 +131,7 @@ static size_t heap_extents(const struct lg_heapinfo *h, struct range heap,
                            struct range *out, size_t max)
 {
     size_t n = 0;
-    if (!glibc_malloc())
+    if (!lg_glibc_malloc())
         return 0;
     uint64_t last_arena = 0;
     for (size_t i = 0; i < h->n && n < max; i++) {

@@ -188,9 +188,20 @@ struct heap {
     size_t n;
     uint64_t lo, hi;                    /* lowest start, highest end */
     uint32_t *obj_of;                   /* block -> object index, or LG_NONE */
+    bool glibc;                         /* blocks carry glibc chunk headers */
     struct objref *objs;
     size_t nobj;
 };
+
+/* glibc's malloc keeps pointers to chunk headers (the arena's top chunk,
+ * last_remainder); the header of the chunk after a block overlaps the
+ * block's last 8 bytes, so such a pointer looks like an interior pointer
+ * into a live block. It is the allocator's, never the program's. */
+static bool is_next_chunk(uint64_t a, uint64_t v)
+{
+    uint64_t size = ((const uint64_t *)(uintptr_t)a)[-1];
+    return !(size & 2) && v == a - 16 + (size & ~(uint64_t)7);
+}
 
 /* Block index whose extent holds v, or LG_NONE; *start: points at its start
  * (or at the object inside it). */
@@ -213,6 +224,8 @@ static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
         return LG_NONE;
     *start = v == h->addrs[i] ||
              (h->obj_of && h->obj_of[i] != LG_NONE && h->objs[h->obj_of[i]].addr == v);
+    if (!*start && h->glibc && is_next_chunk(h->addrs[i], v))
+        return LG_NONE;
     return (uint32_t)i;
 }
 
@@ -420,6 +433,7 @@ static int collect_blocks(struct heap *h)
                 h->b[k++] = (struct pair){sh->slots[i].key, sh->slots[i].val};
     }
     h->n = k;
+    h->glibc = lg_glibc_malloc();
     sort_pairs(h->b, k);
     h->lo = k ? h->b[0].addr : 0;
     h->hi = 0;

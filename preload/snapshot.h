@@ -52,6 +52,8 @@ struct lg_heapinfo {                    /* what the blocks tell about the heap *
 int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
                        uintptr_t sp, struct lg_rregion **out, size_t *n);
 
+bool lg_glibc_malloc(void);             /* the next malloc is glibc's */
+
 /* ---- the trace file (writer.c) ------------------------------------------ */
 int lg_out_open(void);                  /* 0, or -errno (message already said) */
 void lg_out_write(const void *p, size_t n);

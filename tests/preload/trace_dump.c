@@ -8,7 +8,8 @@
  *                                last snapshot's counts; exit 1 if one fails
  * Keys: snapshots kind seq blocks objects edges precise start interior
  * regions roots history stacks modules strings lost_blocks lost_bytes
- * truncated immortal fields:<name> types:<name> (counts per name). */
+ * truncated immortal fields:<name> types:<name> sizes:<bytes> (counts per
+ * name or size). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,7 @@ int main(int argc, char **argv)
     const struct lg_edge *edges = NULL;
     const struct lg_root *roots = NULL;
     const struct lg_object *objects = NULL;
+    const struct lg_region *regions = NULL;
     size_t nb = 0, ne = 0, nr = 0, no = 0;
     while (off < size) {
         if (off + 16 > size)
@@ -216,9 +218,13 @@ int main(int argc, char **argv)
             for (size_t i = 1; i < nb; i++)
                 if (blocks[i].address <= blocks[i - 1].address)
                     return fail("blocks not sorted", off);
-            for (size_t i = 0; i < nb; i++)
+            for (size_t i = 0; i < nb; i++) {
+                char k[64];
+                snprintf(k, sizeof k, "sizes:%llu", (unsigned long long)blocks[i].size);
+                add(k, 1);
                 if (blocks[i].flags & LG_BLOCKF_LIBC)
                     add("libc_blocks", 1);
+            }
             break;
         case LG_SEC_OBJECTS:
             objects = (void *)p;
@@ -258,6 +264,7 @@ int main(int argc, char **argv)
             break;
         case LG_SEC_REGIONS: {
             const struct lg_region *r = (void *)p;
+            regions = r;
             size_t n = len / sizeof *r;
             set("regions", (long long)n);
             for (size_t i = 0; i < n; i++) {
@@ -271,6 +278,14 @@ int main(int argc, char **argv)
             roots = (void *)p;
             nr = len / sizeof *roots;
             set("roots", (long long)nr);
+            for (size_t i = 0; i < nr && getenv("TRACE_DUMP_ROOTS"); i++) {
+                const struct lg_region *r = regions + roots[i].region;
+                fprintf(stderr, "root %#llx region %u kind %u %s -> %#llx size %llu\n",
+                        (unsigned long long)roots[i].slot, roots[i].region, r->kind,
+                        r->name < st.n ? st.s[r->name] : "?",
+                        (unsigned long long)blocks[roots[i].to].address,
+                        (unsigned long long)blocks[roots[i].to].size);
+            }
             break;
         case LG_SEC_HISTORY: {
             const struct lg_history *h = (void *)p;
