@@ -130,7 +130,7 @@ static int parse_args(struct check *c, int argc, char **argv)
     c->fail_on = LG_FAIL_DEFINITE;
     optind = 0;                      /* reinitialise: main may have used getopt */
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "+ho:", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (o) {
         case 'f':
             if (strcmp(optarg, "none") == 0)

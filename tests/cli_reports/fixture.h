@@ -1,0 +1,30 @@
+/* fixture.h - synthetic traces for the reporting tests whose stacks point
+ * into this very test program, so that they symbolize to real functions,
+ * files and lines (the module map names /proc/self/exe at its real load
+ * bias). Owns the scenario builders and a temporary directory. */
+#ifndef LG_REPORTS_FIXTURE_H
+#define LG_REPORTS_FIXTURE_H
+
+#include <stdint.h>
+
+enum scenario {
+    SC_CLEAN,            /* one rooted block */
+    SC_LEAK_A,           /* a 32-byte definitely lost block from site_a */
+    SC_LEAK_AB,          /* SC_LEAK_A plus 48 bytes lost from site_b */
+    SC_POSSIBLE,         /* a 64-byte block rooted only by an interior pointer */
+    SC_CYCLE,            /* Node.next -> Node, Node.prev -> Node, unrooted, from site_cycle */
+    SC_REFLEAK,          /* a Widget with refcnt 2 and nothing holding it */
+    SC_GROWN,            /* SC_CLEAN plus 3 rooted Node objects from site_b and SC_CYCLE */
+};
+
+/* Make the directory (LG_TEST_TMPDIR or /tmp) and learn this program's module. */
+int fx_init(void);
+/* Write a trace of the scenario to DIR/name and return its path (static buffer per call
+ * slot: up to 8 live paths). */
+const char *fx_trace(const char *name, enum scenario sc);
+/* DIR/name */
+const char *fx_path(const char *name);
+/* The line where site_a (the leaking function) is defined in fixture.c. */
+int fx_site_a_line(void);
+
+#endif
