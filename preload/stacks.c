@@ -120,7 +120,12 @@ uint32_t lg_stack_capture(void)
     int skip = 0;
     while (skip < n && lg_ip_is_own((uintptr_t)buf[skip]))
         skip++;
-    n -= skip;
+    /* the shim's interposers (rc_incref ...) may sit deeper: drop them too */
+    int k = skip;
+    for (int i = skip; i < n; i++)
+        if (!lg_ip_is_own((uintptr_t)buf[i]))
+            buf[k++] = buf[i];
+    n = k - skip;
     if (n > depth)
         n = depth;
     return lg_stack_capture_from(buf + skip, n);

@@ -9,7 +9,9 @@
  * Keys: snapshots kind seq blocks objects edges precise start interior
  * regions roots history stacks modules strings lost_blocks lost_bytes
  * truncated immortal fields:<name> types:<name> sizes:<bytes> (counts per
- * name or size). */
+ * name or size) hist_incref[:<type>] hist_decref[:<type>]
+ * unmatched_increfs:<type> (increfs no later decref of the same object from
+ * the same first frame outside librefcount and the shim pairs with). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +58,11 @@ static int fail(const char *why, long off)
 {
     fprintf(stderr, "trace_dump: %s at offset %ld\n", why, off);
     return 2;
+}
+
+static uint64_t key_of(const uint64_t *keys, size_t n, uint32_t stack)
+{
+    return keys != NULL && stack < n ? keys[stack] : 0;
 }
 
 struct strtab {
@@ -146,6 +153,9 @@ int main(int argc, char **argv)
     const struct lg_root *roots = NULL;
     const struct lg_object *objects = NULL;
     const struct lg_region *regions = NULL;
+    uint64_t skip[8][2], *stack_key = NULL;   /* runtime and shim modules */
+    int nskip = 0;
+    size_t nstacks = 0;
     size_t nb = 0, ne = 0, nr = 0, no = 0;
     while (off < size) {
         if (off + 16 > size)
@@ -190,10 +200,17 @@ int main(int argc, char **argv)
         case LG_SEC_MODULES: {
             char *q = p;
             long n = 0;
+            nskip = 0;
             while (q + sizeof(struct lg_module) <= p + len) {
                 struct lg_module *m = (void *)q;
                 if (m->path_len == 0 && m->build_id_len == 0 && m->base == 0 && m->end == 0)
                     break;
+                char path[512];
+                snprintf(path, sizeof path, "%.*s", (int)m->path_len, q + sizeof *m);
+                if ((strstr(path, "librefcount") || strstr(path, "libleakgraph")) && nskip < 8) {
+                    skip[nskip][0] = m->start;
+                    skip[nskip++][1] = m->end;
+                }
                 q += sizeof *m + m->path_len + m->build_id_len;
                 n++;
             }
@@ -203,12 +220,25 @@ int main(int argc, char **argv)
         case LG_SEC_STACKS: {
             char *q = p;
             long n = 0;
+            free(stack_key);
+            stack_key = calloc(len / 8 + 1, sizeof *stack_key);
             while (q + 8 <= p + len) {
                 struct lg_stack *s = (void *)q;
+                const uint64_t *fr = (const uint64_t *)(q + 8);
+                for (uint32_t k = 0; k < s->depth; k++) {
+                    int in = 0;
+                    for (int m = 0; m < nskip; m++)
+                        in |= fr[k] >= skip[m][0] && fr[k] < skip[m][1];
+                    if (!in) {
+                        stack_key[n] = fr[k];
+                        break;
+                    }
+                }
                 q += 8 + 8 * (size_t)s->depth;
                 n++;
             }
             set("stacks", n);
+            nstacks = (size_t)n;
             break;
         }
         case LG_SEC_BLOCKS:
@@ -291,12 +321,37 @@ int main(int argc, char **argv)
             const struct lg_history *h = (void *)p;
             size_t n = len / sizeof *h;
             set("history", (long long)n);
+            char *used = calloc(n + 1, 1);
             for (size_t i = 0; i < n; i++) {
                 if (h[i].object >= no)
                     return fail("history object out of range", off);
-                add(h[i].event == LG_HIST_NEW ? "hist_new" :
-                    h[i].event == LG_HIST_INCREF ? "hist_incref" : "hist_decref", 1);
+                const char *ev = h[i].event == LG_HIST_NEW ? "hist_new" :
+                                 h[i].event == LG_HIST_INCREF ? "hist_incref" : "hist_decref";
+                char k[200];
+                uint32_t tn = objects[h[i].object].type_name;
+                const char *t = tn < st.n ? st.s[tn] : "?";
+                add(ev, 1);
+                snprintf(k, sizeof k, "%s:%s", ev, t);
+                add(k, 1);
+                if (h[i].event != LG_HIST_DECREF)
+                    continue;
+                /* pair with the latest earlier unpaired incref of this object
+                 * whose first frame outside the runtime is the same */
+                for (size_t j = i; j-- > 0 && h[j].object == h[i].object;)
+                    if (!used[j] && h[j].event == LG_HIST_INCREF &&
+                        key_of(stack_key, nstacks, h[j].stack) == key_of(stack_key, nstacks, h[i].stack)) {
+                        used[i] = used[j] = 1;
+                        break;
+                    }
             }
+            for (size_t i = 0; i < n; i++)
+                if (h[i].event == LG_HIST_INCREF && !used[i]) {
+                    char k[200];
+                    uint32_t tn = objects[h[i].object].type_name;
+                    snprintf(k, sizeof k, "unmatched_increfs:%s", tn < st.n ? st.s[tn] : "?");
+                    add(k, 1);
+                }
+            free(used);
             break;
         }
         case LG_SEC_SNAPSHOT_END: {
