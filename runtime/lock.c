@@ -3,7 +3,9 @@
  * lists, collector counts, the small-int cache, the intern table, weak
  * reference lists, the list field-name table). Recursive: a thread that holds
  * it re-enters with a compare and an increment, so runtime calls made by a
- * program that holds the lock pay almost nothing for the internal locking. */
+ * program that holds the lock pay almost nothing for the internal locking.
+ * fork() takes the lock first (pthread_atfork), so a child never starts with
+ * the runtime's state half-changed or its lock held by a thread it lacks. */
 #include <pthread.h>
 
 #include "rc_internal.h"
@@ -49,4 +51,21 @@ void rc_lock(void)
 void rc_unlock(void)
 {
     rc__unlock();
+}
+
+/* ---- fork ------------------------------------------------------------------ */
+
+static void before_fork(void)
+{
+    rc__lock();
+}
+
+static void after_fork(void)
+{
+    rc__unlock();               /* the forking thread is the owner on both sides */
+}
+
+__attribute__((constructor)) static void register_fork_handlers(void)
+{
+    pthread_atfork(before_fork, after_fork, after_fork);
 }

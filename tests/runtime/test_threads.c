@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -156,6 +158,45 @@ static void test_threads_private_untracked_objects_need_no_lock(void **state)
     assert_int_equal(tracked_count(), before);
 }
 
+/* fork() while other threads work under the lock: the child can use the
+ * runtime (it would hang on a lock held by a thread it does not have). */
+static volatile int keep_busy;
+
+static void *busy_cycles(void *arg)
+{
+    while (keep_busy)
+        make_cycles(NULL);
+    return NULL;
+}
+
+static void test_fork_child_can_use_runtime(void **state)
+{
+    pthread_t t[2];
+    keep_busy = 1;
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, busy_cycles, NULL);
+    int failures = 0;
+    for (int i = 0; i < 20; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            node *a, *b;
+            node_pair(&a, &b);
+            rc_decref(&a->ob);
+            rc_decref(&b->ob);
+            rc_str_intern("in the child");
+            _exit(rc_gc_collect(-1) >= 2 ? 0 : 1);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        failures += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    keep_busy = 0;
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    rc_gc_collect(-1);
+    assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_threads_share_small_ints),
         cmocka_unit_test(test_threads_cycles_are_all_collected),
         cmocka_unit_test(test_threads_private_untracked_objects_need_no_lock),
+        cmocka_unit_test(test_fork_child_can_use_runtime),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
