@@ -109,6 +109,7 @@ void lg_init(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     lg_start_time_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     lg_config_load();
+    lg_exec_init();
     lg_stacks_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     install_signals();

@@ -24,8 +24,9 @@ struct node {
     uintptr_t frames[];
 };
 
+#define ID_CHUNK 4096u                  /* by_id grows in chunks: no big reservation */
 static struct node *_Atomic *buckets;
-static struct node **by_id;
+static struct node **by_id[MAX_STACKS / ID_CHUNK];
 static atomic_uint n_ids;
 static lg_lock insert_lock;
 static uintptr_t self_start, self_end;  /* the shim's executable segment */
@@ -49,10 +50,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 
 void lg_stacks_init(void)
 {
-    if (buckets == NULL) {
+    if (buckets == NULL)
         buckets = lg_map_pages(sizeof(*buckets) << BUCKET_BITS);
-        by_id = lg_map_pages(sizeof(*by_id) * (size_t)MAX_STACKS);
-    }
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&lg_stacks_init);
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 }
@@ -84,7 +83,7 @@ static struct node *find(struct node *n, uint64_t h, void *const *f, int depth)
 
 uint32_t lg_stack_capture_from(void **frames, int depth)
 {
-    if (buckets == NULL || by_id == NULL || depth < 0)
+    if (buckets == NULL || depth < 0)
         return LG_NONE;
     uint64_t h = hash_frames(frames, depth);
     struct node *_Atomic *b = &buckets[h >> (64 - BUCKET_BITS)];
@@ -93,14 +92,17 @@ uint32_t lg_stack_capture_from(void **frames, int depth)
         return n->id;
     lg_lock_take(&insert_lock);
     n = find(atomic_load_explicit(b, memory_order_acquire), h, frames, depth);
-    if (n == NULL && atomic_load(&n_ids) < MAX_STACKS - 1) {
+    uint32_t id = atomic_load(&n_ids);
+    if (n == NULL && id < MAX_STACKS - 1 && by_id[id / ID_CHUNK] == NULL)
+        by_id[id / ID_CHUNK] = lg_map_pages(sizeof(struct node *) * ID_CHUNK);
+    if (n == NULL && id < MAX_STACKS - 1 && by_id[id / ID_CHUNK] != NULL) {
         n = lg_arena_alloc(sizeof *n + sizeof(uintptr_t) * (size_t)depth);
         if (n != NULL) {
             n->hash = h;
             n->depth = (uint32_t)depth;
             memcpy(n->frames, frames, sizeof(uintptr_t) * (size_t)depth);
-            n->id = atomic_load(&n_ids);
-            by_id[n->id] = n;
+            n->id = id;
+            by_id[id / ID_CHUNK][id % ID_CHUNK] = n;
             atomic_store_explicit(&n->next, atomic_load(b), memory_order_relaxed);
             atomic_store_explicit(b, n, memory_order_release);
             atomic_store_explicit(&n_ids, n->id + 1, memory_order_release);
@@ -138,12 +140,13 @@ uint32_t lg_stacks_count(void)
 
 const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth)
 {
-    if (id >= lg_stacks_count() || by_id[id] == NULL) {
+    struct node *n = id < lg_stacks_count() ? by_id[id / ID_CHUNK][id % ID_CHUNK] : NULL;
+    if (n == NULL) {
         *depth = 0;
         return NULL;
     }
-    *depth = by_id[id]->depth;
-    return by_id[id]->frames;
+    *depth = n->depth;
+    return n->frames;
 }
 
 void lg_stacks_lock(void)

@@ -16,17 +16,18 @@ int main(void)
     errno = 0;
     void *p = malloc(SIZE_MAX / 2);
     printf("huge malloc: %s errno=%s\n", p ? "ptr" : "NULL", errno == ENOMEM ? "ENOMEM" : "other");
+    volatile size_t quarter = SIZE_MAX / 4, tera = (size_t)1 << 40;
     errno = 0;
-    p = calloc(SIZE_MAX / 4, 8);
+    p = calloc(quarter, 8);
     printf("overflowing calloc: %s errno=%s\n", p ? "ptr" : "NULL", errno == ENOMEM ? "ENOMEM" : "other");
-    char *q = malloc(16);
+    char *volatile q = malloc(16);
     strcpy(q, "still here");
     errno = 0;
-    void *r = realloc(q, (size_t)1 << 40);
+    void *r = realloc(q, tera);
     printf("huge realloc: %s errno=%s old=%s\n", r ? "ptr" : "NULL",
            errno == ENOMEM ? "ENOMEM" : "other", q);
     void *al = NULL;
-    int e = posix_memalign(&al, 64, (size_t)1 << 40);
+    int e = posix_memalign(&al, 64, tera);
     printf("huge posix_memalign: %s\n", e == ENOMEM ? "ENOMEM" : "other");
     e = posix_memalign(&al, 3, 16);
     printf("bad alignment: %s\n", e == EINVAL ? "EINVAL" : "other");
