@@ -225,7 +225,9 @@ static void put_related(struct ctx *c, const struct lg_sarif_input *in, const st
             if (f == NULL)
                 continue;
             fputs(id > 0 ? ", " : "", c->out);
-            put_location(c, s, f, "unmatched incref", id++);
+            put_location(c, s, f, h->event == LG_HIST_NEW ?
+                         "created here (its first reference was never released)" :
+                         "unmatched incref", id++);
         }
     }
     fputc(']', c->out);
