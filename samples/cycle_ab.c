@@ -72,7 +72,7 @@ static void show(const void *a_id, const void *b_id)
     printf("b: %s\n", object_by_id(b_id));
 }
 
-int main(int argc, char **argv)
+static int demo(int argc, char **argv)
 {
     int collect = has_arg(argc, argv, "--collect");
 
@@ -101,4 +101,11 @@ int main(int argc, char **argv)
         printf("collector disabled: the cycle is never freed\n");
     }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int status = demo(argc, argv);
+    scrub_stack();
+    return status;
 }

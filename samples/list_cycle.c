@@ -5,7 +5,7 @@
  * frees both and returns 2. */
 #include "rc_seed.h"
 
-int main(int argc, char **argv)
+static int demo(int argc, char **argv)
 {
     int collect = has_arg(argc, argv, "--collect");
 
@@ -42,4 +42,11 @@ int main(int argc, char **argv)
         printf("collector disabled: the cycle is never freed\n");
     }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int status = demo(argc, argv);
+    scrub_stack();
+    return status;
 }

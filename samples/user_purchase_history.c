@@ -77,7 +77,7 @@ static void show(const void *user_id, const void *ph_id)
     printf("Purchase_History: %s\n", obj_availabilty(ph_id));
 }
 
-int main(int argc, char **argv)
+static int demo(int argc, char **argv)
 {
     int collect = has_arg(argc, argv, "--collect");
 
@@ -100,4 +100,11 @@ int main(int argc, char **argv)
         printf("collector disabled: the cycle is never freed\n");
     }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int status = demo(argc, argv);
+    scrub_stack();
+    return status;
 }

@@ -96,7 +96,7 @@ static void call_weakref(rc_weakref *w)   /* print(a1.world()) */
     rc_decref(o);
 }
 
-int main(int argc, char **argv)
+static int demo(int argc, char **argv)
 {
     int weak = has_arg(argc, argv, "--weak");
 
@@ -129,4 +129,11 @@ int main(int argc, char **argv)
     if (!weak)
         printf("collector disabled: the cycle is never freed\n");
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int status = demo(argc, argv);
+    scrub_stack();
+    return status;
 }
