@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <string.h>
 
 #include "rt_node.h"
 
@@ -486,6 +487,41 @@ static void test_cycle_without_clear_survives_collection(void **state)
     rc_decref(&a->ob);
 }
 
+/* The collector's list links must not read as pointers to a conservative
+ * leak scanner, or every tracked object would look reachable from the
+ * runtime's globals and no garbage cycle could be reported as lost. */
+static void *last_block;
+static void remember_block(rc_object *o, rc_trace_event ev, void *block, void *arg)
+{
+    if (ev == RC_TRACE_NEW)
+        last_block = block;
+}
+
+static int count_words(const void *from, const void *to, uintptr_t a, uintptr_t b)
+{
+    int n = 0;
+    for (const char *p = from; p + sizeof(uintptr_t) <= (const char *)to; p += sizeof(uintptr_t)) {
+        uintptr_t w;
+        memcpy(&w, p, sizeof(w));
+        n += w == a || w == b;
+    }
+    return n;
+}
+
+static void test_tracked_block_holds_no_plain_link_to_its_neighbour(void **state)
+{
+    rc_set_tracer(remember_block, NULL);
+    node *a = node_new();
+    void *a_block = last_block;
+    node *b = node_new();               /* a's successor in generation 0 */
+    void *b_block = last_block;
+    rc_set_tracer(NULL, NULL);
+    int hits = count_words(a_block, (char *)a + sizeof(node), (uintptr_t)b_block, (uintptr_t)b);
+    rc_decref(&a->ob);
+    rc_decref(&b->ob);
+    assert_int_equal(hits, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -529,6 +565,7 @@ int main(void)
         T(test_resurrected_cycle_member_is_cleared),
         T(test_collect_inside_collection_returns_zero),
         T(test_cycle_without_clear_survives_collection),
+        T(test_tracked_block_holds_no_plain_link_to_its_neighbour),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <malloc.h>
+#include <string.h>
 
 #include "rt_node.h"
 
@@ -229,6 +231,24 @@ static void test_free_null_is_ignored(void **state)
     assert_null(rc_weakref_get(NULL));
 }
 
+/* A weak reference must not read as ownership to a conservative leak
+ * scanner: its block holds no plain pointer to its target. */
+static void test_weakref_block_holds_no_plain_pointer_to_target(void **state)
+{
+    node *n = node_new();
+    rc_weakref *w = rc_weakref_new(&n->ob, NULL, NULL);
+    int hits = 0;
+    size_t size = malloc_usable_size(w);
+    for (size_t off = 0; off + sizeof(uintptr_t) <= size; off += sizeof(uintptr_t)) {
+        uintptr_t word;
+        memcpy(&word, (char *)w + off, sizeof(word));
+        hits += word == (uintptr_t)n;
+    }
+    rc_weakref_free(w);
+    rc_decref(&n->ob);
+    assert_int_equal(hits, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -250,6 +270,7 @@ int main(void)
         T(test_weakref_to_immortal_never_dies),
         T(test_new_null_target_fails_einval),
         T(test_free_null_is_ignored),
+        T(test_weakref_block_holds_no_plain_pointer_to_target),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
