@@ -11,7 +11,8 @@
  * Each top-level cycle is a cluster "cycle N: k objects, b bytes"; a node
  * is one object ("Type\n0xaddress\nrefcnt r"); an edge is a reference
  * between two drawn objects, labelled with its field name (precise edges)
- * or dashed with "+offset" (a pointer found by scanning). */
+ * or dashed with "+offset" (a pointer found by scanning, shown only where
+ * no precise edge joins the same two objects). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -98,15 +99,48 @@ static void draw_cluster(FILE *out, const struct lg_analysis *a, uint32_t c, con
     fprintf(out, "%*s}\n", depth * 2, "");
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Every reference between two drawn objects; a scanned pointer that a
+ * precise edge already shows (the same field, found twice) is left out. */
 static void draw_edges(FILE *out, const struct lg_analysis *a, const uint8_t *drawn)
 {
     const struct lg_snap *s = a->snap;
+    uint64_t *precise = NULL;
+    size_t nprecise = 0;
 
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint64_t i = 0; i < s->nedges; i++) {
+            const struct lg_edge *e = &s->edges[i];
+
+            if (drawn[e->from] && drawn[e->to] && e->kind == LG_EDGE_PRECISE) {
+                if (pass == 1)
+                    precise[nprecise] = (uint64_t)e->from << 32 | e->to;
+                nprecise++;
+            }
+        }
+        if (pass == 0) {
+            precise = malloc((nprecise + 1) * sizeof(*precise));
+            if (precise == NULL)
+                return;
+            nprecise = 0;
+        }
+    }
+    qsort(precise, nprecise, sizeof(*precise), cmp_u64);
     for (uint64_t i = 0; i < s->nedges; i++) {
         const struct lg_edge *e = &s->edges[i];
+        uint64_t pair = (uint64_t)e->from << 32 | e->to;
         char label[64];
 
         if (!drawn[e->from] || !drawn[e->to])
+            continue;
+        if (e->kind != LG_EDGE_PRECISE &&
+            bsearch(&pair, precise, nprecise, sizeof(*precise), cmp_u64) != NULL)
             continue;
         fprintf(out, "  b%" PRIu32 " -> b%" PRIu32 " [label=", e->from, e->to);
         if (e->kind == LG_EDGE_PRECISE) {
@@ -118,6 +152,7 @@ static void draw_edges(FILE *out, const struct lg_analysis *a, const uint8_t *dr
             fputs(", style=dashed];\n", out);
         }
     }
+    free(precise);
 }
 
 static int graph_usage(const char *msg)

@@ -15,3 +15,7 @@ target_sources(lg_cli_core PRIVATE
 target_include_directories(lg_cli_core PRIVATE ${UTHASH_INCLUDE_DIR})
 target_compile_definitions(lg_cli_core PRIVATE LG_VERSION="${PROJECT_VERSION}")
 target_link_libraries(lg_cli_core PRIVATE PkgConfig::LIBDW ${CMAKE_DL_LIBS})
+# report.c refers to lg_render_sarif weakly (so the core links without this
+# file); a weak reference does not pull sarif.o out of the static library,
+# so every program that links the core asks for it explicitly.
+target_link_options(lg_cli_core INTERFACE "LINKER:--undefined=lg_render_sarif")

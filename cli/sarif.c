@@ -107,8 +107,10 @@ static void put_artifact(struct ctx *c, const char *path)
 {
     fputs("\"artifactLocation\": {\"uri\": ", c->out);
     if (path[0] != '/') {
+        /* relative in the DWARF: the compile directory is unknown, so
+         * claim no base ("../sysdeps/..." from libc is not under ours) */
         put_uri(c->out, "", path);
-        fputs(", \"uriBaseId\": \"SRCROOT\"}", c->out);
+        fputc('}', c->out);
     } else if (c->cwdlen > 0 && strncmp(path, c->cwd, c->cwdlen) == 0 &&
                path[c->cwdlen] == '/') {
         put_uri(c->out, "", path + c->cwdlen + 1);

@@ -79,7 +79,7 @@ static uint32_t stack_of(struct lg_tb *tb, void (*site)(void))
     return lg_tb_stack(tb, pcs, 2);
 }
 
-static void add_cycle(struct lg_tb *tb)
+static void add_cycle(struct lg_tb *tb, int scanned)
 {
     uint32_t st = stack_of(tb, site_cycle);
     uint32_t a = lg_tb_object(tb, "Node", 32, 1, st);
@@ -87,6 +87,10 @@ static void add_cycle(struct lg_tb *tb)
 
     lg_tb_ref(tb, a, b, "next");
     lg_tb_ref(tb, b, a, "prev");
+    if (scanned) {
+        lg_tb_ptr(tb, a, b);
+        lg_tb_ptr(tb, b, a);
+    }
 }
 
 const char *fx_trace(const char *name, enum scenario sc)
@@ -113,7 +117,8 @@ const char *fx_trace(const char *name, enum scenario sc)
         lg_tb_global_interior(tb, b);
         break;
     case SC_CYCLE:
-        add_cycle(tb);
+    case SC_CYCLE_SCANNED:
+        add_cycle(tb, sc == SC_CYCLE_SCANNED);
         break;
     case SC_REFLEAK:
         b = lg_tb_object(tb, "Widget", 24, 2, stack_of(tb, site_a));
@@ -123,7 +128,7 @@ const char *fx_trace(const char *name, enum scenario sc)
     case SC_GROWN:
         for (int i = 0; i < 3; i++)
             lg_tb_global(tb, lg_tb_object(tb, "Node", 40, 1, stack_of(tb, site_b)));
-        add_cycle(tb);
+        add_cycle(tb, 0);
         break;
     }
     if (lg_tb_write(tb, path) != 0)

@@ -14,6 +14,7 @@ enum scenario {
     SC_POSSIBLE,         /* a 64-byte block rooted only by an interior pointer */
     SC_CYCLE,            /* Node.next -> Node, Node.prev -> Node, unrooted, from site_cycle */
     SC_REFLEAK,          /* a Widget with refcnt 2 and nothing holding it */
+    SC_CYCLE_SCANNED,    /* SC_CYCLE whose two fields the scan found as pointers too */
     SC_GROWN,            /* SC_CLEAN plus 3 rooted Node objects from site_b and SC_CYCLE */
 };
 

@@ -312,6 +312,16 @@ static void test_graph_nodes_labelled_with_type_and_address(void **state)
     assert_int_equal(count_in(out, "[label=\"Node\\n0x"), 2);
 }
 
+static void test_graph_scanned_pointer_under_field_not_drawn_twice(void **state)
+{
+    const char *out = fx_path("scanned.dot");
+
+    (void)state;
+    assert_int_equal(cmd(lg_cmd_graph, "graph", fx_trace("scanned", SC_CYCLE_SCANNED), "--output",
+                         out, NULL), LG_EXIT_OK);
+    assert_int_equal(count_in(out, " -> b"), 2);
+}
+
 static void test_graph_cycle_is_a_numbered_cluster(void **state)
 {
     const char *out = fx_path("cycle1.dot");
@@ -442,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_sarif_suppressed_record_left_out),
         cmocka_unit_test(test_graph_edges_labelled_with_fields),
         cmocka_unit_test(test_graph_nodes_labelled_with_type_and_address),
+        cmocka_unit_test(test_graph_scanned_pointer_under_field_not_drawn_twice),
         cmocka_unit_test(test_graph_cycle_is_a_numbered_cluster),
         cmocka_unit_test(test_graph_missing_cycle_number_exits_2),
         cmocka_unit_test(test_graph_without_cycles_is_empty_digraph),
