@@ -246,7 +246,7 @@ static void record_lines(struct tctx *t, const struct lg_record *r, uint32_t num
         incref_lines(t, &a->refleaks[r->refleak]);
     if (r->kind == LG_LEAK_STILL_REACHABLE && o->show_reachable)
         reach_path(t, r->block);
-    line(t, " ");
+    line(t, "%s", "");
 }
 
 static void summary_lines(struct tctx *t, const struct lg_summary *sm)
@@ -293,7 +293,7 @@ static void process_text(struct tctx *t, const struct lg_render_opts *o)
     if (p->sym)
         for (const char *const *w = lg_symbolizer_warnings(p->sym); w && *w; w++)
             line(t, "warning: %s", *w);
-    line(t, " ");
+    line(t, "%s", "");
 
     /* the cycles each top-level cycle owns, as chains (in cycle order) */
     t->nested_first = malloc((a->ncycles + 1) * sizeof(uint32_t));
@@ -324,7 +324,7 @@ static void process_text(struct tctx *t, const struct lg_render_opts *o)
         if (o->max_records && shown == o->max_records) {
             line(t, "(%u more loss records not shown: --max-records %u)", total - shown,
                  o->max_records);
-            line(t, " ");
+            line(t, "%s", "");
             break;
         }
         shown++;
@@ -336,7 +336,7 @@ static void process_text(struct tctx *t, const struct lg_render_opts *o)
                 "to see them, add --show-reachable");
     if (total == 0)
         line(t, "No leaks found.");
-    line(t, " ");
+    line(t, "%s", "");
     free(t->nested_first);
     free(t->nested_next);
     t->nested_first = t->nested_next = NULL;

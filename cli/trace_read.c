@@ -526,7 +526,7 @@ int lg_trace_load(const char *path, struct lg_proc_trace **out, char *err, size_
         goto fail_free;
     }
     memcpy(&fh, r.base, sizeof(fh));
-    if (fh.version > LG_TRACE_VERSION) {
+    if (fh.version > LG_TRACE_VERSION && fh.version < 0x10000) {
         rc = fail(&r, -EPROTO, "trace format version %u is newer than this leakgraph (%u)",
                   fh.version, LG_TRACE_VERSION);
         goto fail_free;
@@ -541,6 +541,8 @@ int lg_trace_load(const char *path, struct lg_proc_trace **out, char *err, size_
         goto fail_free;
     }
     rc = walk(&r, fh.header_size);
+    if (rc == 0 && priv->pub.nsnaps == 0)
+        rc = truncated(&r, "no snapshot");
     if (rc < 0) {
         if (priv->pub.nsnaps == 0 || rc == -ENOMEM)
             goto fail_free;

@@ -1,0 +1,5 @@
+/* static_prog.c - a statically linked program: `run` must refuse it. */
+int main(void)
+{
+    return 0;
+}

@@ -1,0 +1,347 @@
+/* test_trace_read.c - the trace reader (trace_read.c) on good, truncated,
+ * foreign, newer, incomplete and hostile files: it loads what is valid and
+ * answers everything else with one line naming the file and the offset,
+ * never a crash, a hang or a huge allocation. One claim per test. */
+#include "cli_test_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+static void small_trace(struct lg_tb *tb)
+{
+    lg_tb_arg(tb, "prog");
+    lg_tb_arg(tb, "--flag");
+    lg_tb_module(tb, "/bin/prog", 0x400000, 0x500000);
+    uint32_t st = lg_tb_stack1(tb, 0x401000);
+    uint32_t a = lg_tb_object(tb, "A", 32, 1, st), b = lg_tb_object(tb, "B", 32, 1, st);
+    lg_tb_ref(tb, a, b, "b");
+    lg_tb_ref(tb, b, a, "a");
+    uint32_t c = lg_tb_block(tb, 100, st, 0);
+    lg_tb_global(tb, c);
+    lg_tb_history(tb, a, LG_HIST_NEW, st, 1);
+}
+
+/* write the small trace, return its bytes (caller frees) */
+static uint8_t *small_bytes(const char *path, size_t *len)
+{
+    struct lg_tb *tb = lg_tb_new(4242, "/bin/prog");
+    small_trace(tb);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    lg_tb_free(tb);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(*len);
+    assert_int_equal(fread(buf, 1, *len, f), *len);
+    fclose(f);
+    return buf;
+}
+
+static void put_file(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, len, f), len);
+    fclose(f);
+}
+
+/* load; returns rc and fills err */
+static int try_load(const char *path, char *err, size_t errlen)
+{
+    struct lg_proc_trace *t = NULL;
+    int rc = lg_trace_load(path, &t, err, errlen);
+    lg_trace_free(t);
+    return rc;
+}
+
+/* offset of the first section with this tag, or 0 */
+static size_t find_section(const uint8_t *buf, size_t len, uint32_t tag)
+{
+    size_t off = sizeof(struct lg_file_header);
+    while (off + sizeof(struct lg_section_header) <= len) {
+        struct lg_section_header h;
+        memcpy(&h, buf + off, sizeof(h));
+        if (h.tag == tag)
+            return off;
+        off += sizeof(h) + h.length;
+    }
+    return 0;
+}
+
+/* A good trace loads with its process facts. */
+static void test_trace_read_good_trace_loads(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    lg_test_path(path, sizeof(path), "good");
+    struct lg_tb *tb = lg_tb_new(4242, "/bin/prog");
+    small_trace(tb);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    struct lg_proc_trace *t;
+    assert_int_equal(lg_trace_load(path, &t, err, sizeof(err)), 0);
+    assert_true(t->proc.pid == 4242 && strcmp(t->exe, "/bin/prog") == 0 && t->proc.argc == 2 &&
+                strcmp(t->argv[1], "--flag") == 0 && t->nsnaps == 1 && t->snaps[0].nblocks == 3 &&
+                t->snaps[0].nedges == 2 && t->incomplete == NULL);
+    lg_trace_free(t);
+    lg_tb_free(tb);
+    unlink(path);
+}
+
+/* Strings, modules and stacks come through intact. */
+static void test_trace_read_tables_intact(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    lg_test_path(path, sizeof(path), "tables");
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    small_trace(tb);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    struct lg_proc_trace *t;
+    assert_int_equal(lg_trace_load(path, &t, err, sizeof(err)), 0);
+    const struct lg_snap *s = &t->snaps[0];
+    assert_true(strcmp(lg_snap_string(s, s->objects[1].type_name), "B") == 0 &&
+                strcmp(s->modules[0].path, "/bin/prog") == 0 && s->stacks[0].depth == 1 &&
+                s->stacks[0].pcs[0] == 0x401000);
+    lg_trace_free(t);
+    lg_tb_free(tb);
+    unlink(path);
+}
+
+/* A file cut inside the edge table names the offset and the table. */
+static void test_trace_read_truncated_names_offset(void **state)
+{
+    (void)state;
+    char path[512], err[512], want[600];
+    size_t len;
+    lg_test_path(path, sizeof(path), "trunc");
+    uint8_t *buf = small_bytes(path, &len);
+    size_t edges = find_section(buf, len, LG_SEC_EDGES);
+    assert_true(edges > 0);
+    size_t cut = edges + sizeof(struct lg_section_header) + 8;
+    put_file(path, buf, cut);
+    assert_true(try_load(path, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), "%s: truncated at offset %zu (edge table)", path, cut);
+    assert_string_equal(err, want);
+    free(buf);
+    unlink(path);
+}
+
+/* Cut at every possible length, the reader fails cleanly with a message
+ * naming the file (or, at the very end, loads). */
+static void test_trace_read_every_truncation_fails_cleanly(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "everytrunc");
+    uint8_t *buf = small_bytes(path, &len);
+    int bad = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        put_file(path, buf, cut);
+        err[0] = '\0';
+        if (try_load(path, err, sizeof(err)) == 0 || strncmp(err, path, strlen(path)) != 0)
+            bad++;
+    }
+    assert_int_equal(bad, 0);
+    free(buf);
+    unlink(path);
+}
+
+/* A file that is not a trace is called that. */
+static void test_trace_read_foreign_file_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512], want[600];
+    lg_test_path(path, sizeof(path), "foreign");
+    put_file(path, "#!/bin/sh\necho hello, this is not a trace\n", 42);
+    assert_true(try_load(path, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), "%s: not a leakgraph trace", path);
+    assert_string_equal(err, want);
+    unlink(path);
+}
+
+/* A newer format version is named with ours. */
+static void test_trace_read_newer_version_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512], want[600];
+    size_t len;
+    lg_test_path(path, sizeof(path), "newer");
+    uint8_t *buf = small_bytes(path, &len);
+    uint32_t v = 7;
+    memcpy(buf + 8, &v, 4);
+    put_file(path, buf, len);
+    assert_true(try_load(path, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), "%s: trace format version 7 is newer than this leakgraph (1)", path);
+    assert_string_equal(err, want);
+    free(buf);
+    unlink(path);
+}
+
+/* A string count far beyond the section is refused before allocating. */
+static void test_trace_read_huge_string_count_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "hugestr");
+    uint8_t *buf = small_bytes(path, &len);
+    size_t off = find_section(buf, len, LG_SEC_STRINGS);
+    uint32_t huge = 0xffffffffu;
+    memcpy(buf + off + sizeof(struct lg_section_header), &huge, 4);
+    put_file(path, buf, len);
+    assert_true(try_load(path, err, sizeof(err)) < 0 && strstr(err, "string table") != NULL);
+    free(buf);
+    unlink(path);
+}
+
+/* A stack depth far beyond the section is refused. */
+static void test_trace_read_huge_stack_depth_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "hugestack");
+    uint8_t *buf = small_bytes(path, &len);
+    size_t off = find_section(buf, len, LG_SEC_STACKS);
+    uint32_t huge = 0x7fffffffu;
+    memcpy(buf + off + sizeof(struct lg_section_header), &huge, 4);
+    put_file(path, buf, len);
+    assert_true(try_load(path, err, sizeof(err)) < 0 && strstr(err, "stack table") != NULL);
+    free(buf);
+    unlink(path);
+}
+
+/* A section length beyond the end of the file is a truncation. */
+static void test_trace_read_huge_section_length_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "hugelen");
+    uint8_t *buf = small_bytes(path, &len);
+    size_t off = find_section(buf, len, LG_SEC_BLOCKS);
+    uint64_t huge = 0xfffffffffffffff8ull;
+    memcpy(buf + off + 8, &huge, 8);
+    put_file(path, buf, len);
+    assert_true(try_load(path, err, sizeof(err)) < 0 && strstr(err, "truncated") != NULL);
+    free(buf);
+    unlink(path);
+}
+
+/* An edge naming a block that does not exist is refused (the analysis can
+ * then trust every index). */
+static void test_trace_read_edge_out_of_range_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "badedge");
+    uint8_t *buf = small_bytes(path, &len);
+    size_t off = find_section(buf, len, LG_SEC_EDGES);
+    uint32_t bad = 99;
+    memcpy(buf + off + sizeof(struct lg_section_header) + 4, &bad, 4);   /* edge 0 .to */
+    put_file(path, buf, len);
+    assert_true(try_load(path, err, sizeof(err)) < 0 && strstr(err, "edge 0") != NULL);
+    free(buf);
+    unlink(path);
+}
+
+/* A last snapshot without its end marker: the complete ones load, and the
+ * trace says it is incomplete. */
+static void test_trace_read_incomplete_last_snapshot_kept_complete(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    lg_test_path(path, sizeof(path), "incomplete");
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    small_trace(tb);
+    assert_int_equal(lg_tb_write_ex(tb, path, 3, true), 0);
+    struct lg_proc_trace *t;
+    assert_int_equal(lg_trace_load(path, &t, err, sizeof(err)), 0);
+    assert_true(t->nsnaps == 2 && t->snaps[1].begin.seq == 2 && t->incomplete != NULL);
+    lg_trace_free(t);
+    lg_tb_free(tb);
+    unlink(path);
+}
+
+/* A trace whose only snapshot is cut short is an error. */
+static void test_trace_read_only_snapshot_incomplete_fails(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    lg_test_path(path, sizeof(path), "onlyincomplete");
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    small_trace(tb);
+    assert_int_equal(lg_tb_write_ex(tb, path, 1, true), 0);
+    assert_true(try_load(path, err, sizeof(err)) < 0 && strstr(err, "cut short") != NULL);
+    lg_tb_free(tb);
+    unlink(path);
+}
+
+/* A missing file says so. */
+static void test_trace_read_missing_file_says_so(void **state)
+{
+    (void)state;
+    char err[512];
+    assert_true(try_load("/nonexistent/x.trace", err, sizeof(err)) < 0);
+    assert_string_equal(err, "/nonexistent/x.trace: No such file or directory");
+}
+
+/* Random byte corruption never crashes the reader or the analysis. */
+static void test_trace_read_random_corruption_survives(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "fuzz");
+    uint8_t *orig = small_bytes(path, &len);
+    uint8_t *buf = malloc(len);
+    uint64_t seed = 0x9e3779b97f4a7c15ull;
+    int loaded = 0;
+    for (int round = 0; round < 2000; round++) {
+        memcpy(buf, orig, len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(seed >> 33) % len;
+            buf[at] = (uint8_t)(seed >> 17);
+        }
+        put_file(path, buf, len);
+        struct lg_proc_trace *t = NULL;
+        if (lg_trace_load(path, &t, err, sizeof(err)) == 0) {
+            struct lg_analysis *a = NULL;
+            struct lg_analysis_options opt = {.reach_paths = true};
+            if (lg_analyze(&t->snaps[t->nsnaps - 1], &opt, &a) == 0)
+                loaded++;
+            lg_analysis_free(a);
+        }
+        lg_trace_free(t);
+    }
+    assert_true(loaded > 0);               /* some corruptions are harmless */
+    free(buf);
+    free(orig);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trace_read_good_trace_loads),
+        cmocka_unit_test(test_trace_read_tables_intact),
+        cmocka_unit_test(test_trace_read_truncated_names_offset),
+        cmocka_unit_test(test_trace_read_every_truncation_fails_cleanly),
+        cmocka_unit_test(test_trace_read_foreign_file_rejected),
+        cmocka_unit_test(test_trace_read_newer_version_rejected),
+        cmocka_unit_test(test_trace_read_huge_string_count_rejected),
+        cmocka_unit_test(test_trace_read_huge_stack_depth_rejected),
+        cmocka_unit_test(test_trace_read_huge_section_length_rejected),
+        cmocka_unit_test(test_trace_read_edge_out_of_range_rejected),
+        cmocka_unit_test(test_trace_read_incomplete_last_snapshot_kept_complete),
+        cmocka_unit_test(test_trace_read_only_snapshot_incomplete_fails),
+        cmocka_unit_test(test_trace_read_missing_file_says_so),
+        cmocka_unit_test(test_trace_read_random_corruption_survives),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
