@@ -32,6 +32,7 @@ struct loaded {
 
 static struct loaded dbg;            /* libsymtest.so, -g */
 static struct loaded nodbg;          /* libsymtest_nodebug.so, -g0 */
+static struct loaded cxx;            /* libsymtest_cxx.so, C++ */
 
 static int find_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -77,6 +78,10 @@ static int load(struct loaded *l, const char *path)
     l->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (l->handle == NULL)
         return -1;
+    if (l == &cxx) {
+        *(void **)&l->outer = dlsym(l->handle, "symtest_cxx_entry");
+        return l->outer != NULL && dl_iterate_phdr(find_module, l) == 1 ? 0 : -1;
+    }
     *(void **)&l->outer = dlsym(l->handle, "symtest_outer");
     *(void **)&l->with_inline = dlsym(l->handle, "symtest_with_inline");
     l->lines = dlsym(l->handle, "symtest_lines");
@@ -88,7 +93,8 @@ static int load(struct loaded *l, const char *path)
 static int setup(void **state)
 {
     (void)state;
-    if (load(&dbg, SYMTEST_LIB) < 0 || load(&nodbg, SYMTEST_NODEBUG_LIB) < 0)
+    if (load(&dbg, SYMTEST_LIB) < 0 || load(&nodbg, SYMTEST_NODEBUG_LIB) < 0 ||
+        load(&cxx, SYMTEST_CXX_LIB) < 0)
         return -1;
     return 0;
 }
@@ -98,6 +104,7 @@ static int teardown(void **state)
     (void)state;
     dlclose(dbg.handle);
     dlclose(nodbg.handle);
+    dlclose(cxx.handle);
     return 0;
 }
 
@@ -233,6 +240,22 @@ static void test_symbolize_cached_address_gives_same_strings(void **state)
     lg_symbolize(sym, pc, a, 4);
     lg_symbolize(sym, pc, b, 4);
     assert_ptr_equal(a[0].function, b[0].function);
+    lg_symbolizer_free(sym);
+}
+
+static void test_symbolize_cxx_name_is_demangled(void **state)
+{
+    struct fake f;
+    struct lg_frame fr[4];
+    struct lg_symbolizer *sym;
+    uint64_t pc = (uintptr_t)cxx.outer();
+
+    (void)state;
+    fake_snap(&f, &cxx, NULL);
+    sym = lg_symbolizer_new(&f.snap);
+    assert_non_null(sym);
+    lg_symbolize(sym, pc, fr, 4);
+    assert_string_equal(fr[0].function, "geo::Shape::where()");
     lg_symbolizer_free(sym);
 }
 
@@ -393,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_symbolize_inlined_frame_comes_first),
         cmocka_unit_test(test_symbolize_inlined_call_site_is_callers_line),
         cmocka_unit_test(test_symbolize_cached_address_gives_same_strings),
+        cmocka_unit_test(test_symbolize_cxx_name_is_demangled),
         cmocka_unit_test(test_symbolize_wrong_build_id_gives_offsets),
         cmocka_unit_test(test_symbolize_wrong_build_id_warns_once),
         cmocka_unit_test(test_symbolize_missing_file_warns_and_gives_offsets),
