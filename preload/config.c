@@ -129,6 +129,8 @@ void lg_config_load(void)
         else
             lg_cfg.history = (int)n;
     }
+    if ((v = getenv("LEAKGRAPH_STATS")) != NULL)
+        lg_cfg.stats = v[0] == '1' || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0;
     if ((v = getenv("LEAKGRAPH_SIGNAL")) != NULL) {
         int sig = parse_signal(v);
         if (sig < 0 || sig == SIGKILL || sig == SIGSTOP || sig == SIGSEGV)

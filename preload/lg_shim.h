@@ -28,6 +28,7 @@ struct lg_config {
     int depth;                          /* frames per stack, 0 = no stacks */
     int history;                        /* events per object, 0 = off */
     int signal;                         /* snapshot signal, 0 = none */
+    int stats;                          /* LEAKGRAPH_STATS=1: a line per snapshot */
     char output[4096];                  /* LEAKGRAPH_OUTPUT, %p not expanded */
 };
 extern struct lg_config lg_cfg;
@@ -79,11 +80,10 @@ struct lg_map_slot {
 };
 struct lg_shard {
     lg_lock lock;
-    uint32_t log_cap;
     struct lg_map_slot *slots;
-    size_t count;
-    void *free_recs;                    /* free fixed-size records (objects.c) */
-    char pad[24];
+    size_t cap;                         /* slots */
+    size_t count;                       /* live entries */
+    char pad[32];                       /* one cache line per shard */
 };
 struct lg_map {
     struct lg_shard shards[LG_SHARDS];
@@ -104,6 +104,7 @@ bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val);
 void lg_map_lock_all(struct lg_map *m);
 void lg_map_unlock_all(struct lg_map *m);
 size_t lg_map_count(struct lg_map *m);  /* all locks held */
+void lg_map_release(struct lg_shard *s); /* drop every entry and the array */
 
 /* ---- live blocks (hooks.c records them) --------------------------------- */
 

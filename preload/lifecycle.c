@@ -154,5 +154,6 @@ __attribute__((destructor(101))) static void lg_stop(void)
     if (sig != 0)
         lg_write_snapshot(LG_SNAP_SIGNAL, sig);
     lg_write_snapshot(LG_SNAP_EXIT, 0);
+    atomic_store(&lg_state, LG_DISABLED); /* the exit snapshot took the tables */
     errno = saved;
 }

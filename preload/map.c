@@ -1,55 +1,59 @@
 /* map.c - the sharded open-addressing map from an address to a 64-bit value
  * that holds the live blocks and the live objects. A key hashes to one of
  * LG_SHARDS shards, each with its own lock, so threads rarely meet; inside a
- * shard, linear probing with backward-shift deletion (no tombstones). Slots
- * are 16 bytes and a shard doubles at 3/4 load, so a live entry costs 21 to
- * 43 bytes. Shard arrays are the shim's own pages (arena.c). */
+ * shard, linear probing with backward-shift deletion (no tombstones), slots
+ * picked by multiply-shift (any capacity, not only powers of two). Slots
+ * are 16 bytes and a shard grows by half at 80% load, so a live entry costs
+ * 20 to 30 bytes. Shard arrays are the shim's own pages (arena.c). */
 #include <errno.h>
 #include <string.h>
 
 #include "lg_shim.h"
 
-#define MIN_LOG_CAP 6
+#define MIN_CAP 256u                    /* 4 KiB: one page */
 
-static inline size_t slot_of(uintptr_t key, uint32_t log_cap)
+static inline size_t slot_of(uintptr_t key, size_t cap)
 {
-    return (size_t)((lg_hash_addr(key) << 7) >> (64 - log_cap));
+    return (size_t)(((unsigned __int128)(lg_hash_addr(key) << 7) * cap) >> 64);
+}
+
+static inline size_t step(size_t j, size_t cap)
+{
+    return j + 1 == cap ? 0 : j + 1;
 }
 
 static int grow(struct lg_shard *s)
 {
-    uint32_t log_cap = s->slots ? s->log_cap + 1 : MIN_LOG_CAP;
-    size_t cap = (size_t)1 << log_cap, mask = cap - 1;
+    size_t old_cap = s->cap;
+    size_t cap = old_cap ? (old_cap + old_cap / 2 + 255) & ~(size_t)255 : MIN_CAP;
     struct lg_map_slot *n = lg_map_pages(cap * sizeof *n);
     if (n == NULL)
         return -ENOMEM;
-    if (s->slots) {
-        size_t old_cap = (size_t)1 << s->log_cap;
-        for (size_t i = 0; i < old_cap; i++) {
-            uintptr_t k = s->slots[i].key;
-            if (k == 0)
-                continue;
-            size_t j = slot_of(k, log_cap);
-            while (n[j].key != 0)
-                j = (j + 1) & mask;
-            n[j] = s->slots[i];
-        }
-        lg_unmap_pages(s->slots, old_cap * sizeof *n);
+    for (size_t i = 0; i < old_cap; i++) {
+        uintptr_t k = s->slots[i].key;
+        if (k == 0)
+            continue;
+        size_t j = slot_of(k, cap);
+        while (n[j].key != 0)
+            j = step(j, cap);
+        n[j] = s->slots[i];
     }
+    if (s->slots)
+        lg_unmap_pages(s->slots, old_cap * sizeof *n);
     s->slots = n;
-    s->log_cap = log_cap;
+    s->cap = cap;
     return 0;
 }
 
 int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val)
 {
-    if (s->slots == NULL || (s->count + 1) * 4 > ((size_t)3 << s->log_cap)) {
+    if (s->slots == NULL || (s->count + 1) * 5 > s->cap * 4) {
         int err = grow(s);
         if (err < 0)
             return err;
     }
-    size_t mask = ((size_t)1 << s->log_cap) - 1;
-    size_t j = slot_of(key, s->log_cap);
+    size_t cap = s->cap;
+    size_t j = slot_of(key, cap);
     for (;;) {
         if (s->slots[j].key == 0) {
             s->slots[j].key = key;
@@ -61,7 +65,7 @@ int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val)
             s->slots[j].val = val;
             return 0;
         }
-        j = (j + 1) & mask;
+        j = step(j, cap);
     }
 }
 
@@ -69,8 +73,8 @@ bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val)
 {
     if (s->slots == NULL)
         return false;
-    size_t mask = ((size_t)1 << s->log_cap) - 1;
-    for (size_t j = slot_of(key, s->log_cap);; j = (j + 1) & mask) {
+    size_t cap = s->cap;
+    for (size_t j = slot_of(key, cap);; j = step(j, cap)) {
         if (s->slots[j].key == key) {
             *val = s->slots[j].val;
             return true;
@@ -84,9 +88,9 @@ bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val)
 {
     if (s->slots == NULL)
         return false;
-    size_t mask = ((size_t)1 << s->log_cap) - 1;
-    size_t j = slot_of(key, s->log_cap);
-    for (;; j = (j + 1) & mask) {
+    size_t cap = s->cap;
+    size_t j = slot_of(key, cap);
+    for (;; j = step(j, cap)) {
         if (s->slots[j].key == key)
             break;
         if (s->slots[j].key == 0)
@@ -96,8 +100,8 @@ bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val)
         *val = s->slots[j].val;
     /* backward shift: pull later entries of the run into the hole */
     size_t hole = j;
-    for (size_t k = (j + 1) & mask; s->slots[k].key != 0; k = (k + 1) & mask) {
-        size_t home = slot_of(s->slots[k].key, s->log_cap);
+    for (size_t k = step(j, cap); s->slots[k].key != 0; k = step(k, cap)) {
+        size_t home = slot_of(s->slots[k].key, cap);
         /* k may move to hole if its home is not in (hole, k] cyclically */
         bool stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
         if (!stays) {
@@ -129,4 +133,13 @@ size_t lg_map_count(struct lg_map *m)
     for (int i = 0; i < LG_SHARDS; i++)
         n += m->shards[i].count;
     return n;
+}
+
+void lg_map_release(struct lg_shard *s)
+{
+    if (s->slots)
+        lg_unmap_pages(s->slots, s->cap * sizeof *s->slots);
+    s->slots = NULL;
+    s->cap = 0;
+    s->count = 0;
 }

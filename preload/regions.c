@@ -111,7 +111,7 @@ static size_t lower_bound(const struct lg_heapinfo *h, uint64_t a)
     size_t lo = 0, hi = h->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (h->addrs[mid] < a)
+        if (h->b[mid].addr < a)
             lo = mid + 1;
         else
             hi = mid;
@@ -122,7 +122,7 @@ static size_t lower_bound(const struct lg_heapinfo *h, uint64_t a)
 static bool holds_block(const struct lg_heapinfo *h, uint64_t s, uint64_t e)
 {
     size_t i = lower_bound(h, s);
-    return i < h->n && h->addrs[i] < e;
+    return i < h->n && h->b[i].addr < e;
 }
 
 /* Heap extents glibc's malloc headers reveal: thread arenas and mmap'd
@@ -135,7 +135,7 @@ static size_t heap_extents(const struct lg_heapinfo *h, struct range heap,
         return 0;
     uint64_t last_arena = 0;
     for (size_t i = 0; i < h->n && n < max; i++) {
-        uint64_t a = h->addrs[i];
+        uint64_t a = h->b[i].addr;
         if (a >= heap.s && a < heap.e)
             continue;
         const uint64_t *hdr = (const uint64_t *)(uintptr_t)(a - 16);

@@ -26,9 +26,7 @@
 #include "snapshot.h"
 
 
-struct pair {
-    uint64_t addr, meta;
-};
+#define pair lg_bpair
 
 struct objref {
     uint64_t addr;
@@ -183,9 +181,7 @@ static void sort_pairs(struct pair *a, size_t n)
 
 struct heap {
     struct pair *b;                     /* sorted blocks */
-    uint64_t *addrs;                    /* their addresses, for lookup */
-    uint64_t *ends;                     /* address + max(size, 1) */
-    size_t n;
+    size_t n, cap;
     uint64_t lo, hi;                    /* lowest start, highest end */
     uint32_t *obj_of;                   /* block -> object index, or LG_NONE */
     bool glibc;                         /* blocks carry glibc chunk headers */
@@ -209,22 +205,22 @@ static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
 {
     if (v < h->lo || v >= h->hi)
         return LG_NONE;
-    size_t lo = 0, hi = h->n;
-    while (lo < hi) {                   /* last block with addr <= v */
-        size_t mid = (lo + hi) / 2;
-        if (h->addrs[mid] <= v)
-            lo = mid + 1;
-        else
-            hi = mid;
+    const struct pair *b = h->b;
+    size_t lo = 0, n = h->n;
+    while (n > 1) {                     /* last block with addr <= v, branch-free */
+        size_t half = n / 2;
+        lo = b[lo + half].addr <= v ? lo + half : lo;
+        n -= half;
     }
-    if (lo == 0)
+    if (b[lo].addr > v)
         return LG_NONE;
-    size_t i = lo - 1;
-    if (v >= h->ends[i])
+    size_t i = lo;
+    uint64_t size = lg_meta_size(b[i].meta);
+    if (v >= b[i].addr + (size ? size : 1))
         return LG_NONE;
-    *start = v == h->addrs[i] ||
+    *start = v == b[i].addr ||
              (h->obj_of && h->obj_of[i] != LG_NONE && h->objs[h->obj_of[i]].addr == v);
-    if (!*start && h->glibc && is_next_chunk(h->addrs[i], v))
+    if (!*start && h->glibc && is_next_chunk(b[i].addr, v))
         return LG_NONE;
     return (uint32_t)i;
 }
@@ -233,7 +229,7 @@ static uint32_t find_exact(const struct heap *h, uint64_t a)
 {
     bool start;
     uint32_t i = find_block(h, a, &start);
-    return i != LG_NONE && h->addrs[i] == a ? i : LG_NONE;
+    return i != LG_NONE && h->b[i].addr == a ? i : LG_NONE;
 }
 
 /* ---- precise edges ---------------------------------------------------------- */
@@ -268,12 +264,13 @@ static int on_edge(void *child, const char *field, void *arg)
 /* ---- scanning ------------------------------------------------------------------ */
 
 static uint64_t n_edges, n_roots;
+static uint64_t last_blocks, last_objects;
 
 static void scan_block(const struct heap *h, uint32_t i)
 {
-    const uint64_t *w = (const uint64_t *)(uintptr_t)h->addrs[i];
+    const uint64_t *w = (const uint64_t *)(uintptr_t)h->b[i].addr;
     size_t words = lg_meta_size(h->b[i].meta) / 8;
-    if (h->addrs[i] & 7)
+    if (h->b[i].addr & 7)
         return;
     for (size_t k = 0; k < words; k++) {
         uint64_t v = w[k];
@@ -415,22 +412,23 @@ static void write_stacks(void)
     lg_out_end(at);
 }
 
-static int collect_blocks(struct heap *h)
+/* Copies the live blocks out of the map and sorts them. At exit (consume)
+ * each shard's array is released as soon as it is copied, so the copy
+ * costs almost no extra memory. */
+static int collect_blocks(struct heap *h, bool consume)
 {
     size_t n = lg_map_count(&lg_blocks), k = 0;
-    h->b = lg_map_pages((n + 1) * sizeof *h->b);
-    h->addrs = lg_map_pages((n + 1) * sizeof *h->addrs);
-    h->ends = lg_map_pages((n + 1) * sizeof *h->ends);
-    if (h->b == NULL || h->addrs == NULL || h->ends == NULL)
+    h->cap = n + 1;
+    h->b = lg_map_pages(h->cap * sizeof *h->b);
+    if (h->b == NULL)
         return -ENOMEM;
     for (int s = 0; s < LG_SHARDS; s++) {
         struct lg_shard *sh = &lg_blocks.shards[s];
-        if (sh->slots == NULL)
-            continue;
-        size_t cap = (size_t)1 << sh->log_cap;
-        for (size_t i = 0; i < cap && k < n; i++)
+        for (size_t i = 0; i < sh->cap && k < n; i++)
             if (sh->slots[i].key)
                 h->b[k++] = (struct pair){sh->slots[i].key, sh->slots[i].val};
+        if (consume)
+            lg_map_release(sh);
     }
     h->n = k;
     h->glibc = lg_glibc_malloc();
@@ -439,10 +437,9 @@ static int collect_blocks(struct heap *h)
     h->hi = 0;
     for (size_t i = 0; i < k; i++) {
         uint64_t sz = lg_meta_size(h->b[i].meta);
-        h->addrs[i] = h->b[i].addr;
-        h->ends[i] = h->b[i].addr + (sz ? sz : 1);
-        if (h->ends[i] > h->hi)
-            h->hi = h->ends[i];
+        uint64_t end = h->b[i].addr + (sz ? sz : 1);
+        if (end > h->hi)
+            h->hi = end;
     }
     return 0;
 }
@@ -459,10 +456,7 @@ static int collect_objects(struct heap *h)
     memset(h->obj_of, 0xff, (h->n + 1) * sizeof *h->obj_of);
     for (int s = 0; s < LG_SHARDS; s++) {
         struct lg_shard *sh = &lg_objects.shards[s];
-        if (sh->slots == NULL)
-            continue;
-        size_t cap = (size_t)1 << sh->log_cap;
-        for (size_t i = 0; i < cap && k < n; i++) {
+        for (size_t i = 0; i < sh->cap && k < n; i++) {
             if (!sh->slots[i].key)
                 continue;
             struct lg_obj *r = (struct lg_obj *)(uintptr_t)sh->slots[i].val;
@@ -482,11 +476,7 @@ static void free_heap(struct heap *h)
 {
     size_t n = h->n + 1;
     if (h->b)
-        lg_unmap_pages(h->b, n * sizeof *h->b);
-    if (h->addrs)
-        lg_unmap_pages(h->addrs, n * sizeof *h->addrs);
-    if (h->ends)
-        lg_unmap_pages(h->ends, n * sizeof *h->ends);
+        lg_unmap_pages(h->b, h->cap * sizeof *h->b);
     if (h->obj_of)
         lg_unmap_pages(h->obj_of, n * sizeof *h->obj_of);
     if (h->objs)
@@ -514,7 +504,7 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         lg_map_lock_all(&lg_blocks);
     }
     lg_in_lock = 1;
-    err = collect_blocks(&h);
+    err = collect_blocks(&h, kind == LG_SNAP_EXIT);
     if (err == 0)
         err = collect_objects(&h);
     if (err < 0)
@@ -530,7 +520,7 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         struct precise_ctx c = {&h, h.objs[i].block, &precise};
         w->visit_edges((void *)(uintptr_t)h.objs[i].addr, on_edge, &c);
     }
-    struct lg_heapinfo hi = {h.addrs, h.ends, h.n};
+    struct lg_heapinfo hi = {h.b, h.n};
     lg_regions_collect(&mods, &hi, sp, &regions, &nregions);
     uint32_t *region_names = lg_scratch_alloc((nregions + 1) * sizeof *region_names);
     for (size_t i = 0; i < nregions && region_names; i++)
@@ -609,6 +599,8 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
 
     at = lg_out_begin(LG_SEC_SNAPSHOT_END);
     struct lg_snapshot_end se = {h.n, h.nobj, n_edges, n_roots};
+    last_blocks = h.n;
+    last_objects = h.nobj;
     lg_out_write(&se, sizeof se);
     lg_out_end(at);
     err = lg_out_flush();
@@ -624,6 +616,42 @@ out_unlock:
     strings_reset();
     lg_scratch_release();
     return err;
+}
+
+static char *fmt_u(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    *p = 0;
+    return p;
+}
+
+static void say_stats(uint32_t kind, uint64_t ns)
+{
+    static const char *const kinds[] = {"?", "exit", "signal", "request", "fatal"};
+    char line[256], *p = line;
+    p = fmt_u(p, seq);
+    *p++ = ' ';
+    *p++ = '(';
+    strcpy(p, kinds[kind <= 4 ? kind : 0]);
+    p += strlen(p);
+    strcpy(p, "): blocks ");
+    p = fmt_u(p + strlen(p), last_blocks);
+    strcpy(p, ", objects ");
+    p = fmt_u(p + strlen(p), last_objects);
+    strcpy(p, ", edges ");
+    p = fmt_u(p + strlen(p), n_edges);
+    strcpy(p, ", roots ");
+    p = fmt_u(p + strlen(p), n_roots);
+    strcpy(p, ", ms ");
+    p = fmt_u(p + strlen(p), ns / 1000000);
+    lg_say("snapshot ", line, NULL, NULL);
 }
 
 /* Spills the caller's registers into a jmp_buf on this frame, so the stack
@@ -643,7 +671,13 @@ __attribute__((noinline)) int lg_write_snapshot(uint32_t kind, int sig)
         }
     } else
         lg_lock_take(&snap_lock);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int err = write_all(kind, sig, sp, fatal);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (lg_cfg.stats && err == 0)
+        say_stats(kind, (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull +
+                            (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec);
     lg_lock_drop(&snap_lock);
     lg_in_hook = was;
     __asm__ volatile("" : : "r"(&regs) : "memory");

@@ -42,9 +42,11 @@ struct lg_rregion {
     uint32_t thread;
     uint32_t module;
 };
+struct lg_bpair {                        /* a live block: address and lg_meta */
+    uint64_t addr, meta;
+};
 struct lg_heapinfo {                    /* what the blocks tell about the heap */
-    const uint64_t *addrs;              /* sorted block addresses */
-    const uint64_t *sizes;
+    const struct lg_bpair *b;           /* sorted by address */
     size_t n;
 };
 /* Root areas: module data, the current stack from sp up, every other
