@@ -335,8 +335,7 @@ static int check_trace(struct check *c, size_t i, struct lg_frame *frames)
             return LG_EXIT_TRACE;
         }
     }
-    for (const char *const *w = lg_symbolizer_warnings(op.sym); *w != NULL; w++)
-        fprintf(stderr, "leakgraph: %s\n", *w);
+    lg_print_symbolizer_warnings(op.sym);
     lg_opened_close(&op);
     return 0;
 }

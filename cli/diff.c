@@ -437,8 +437,7 @@ int lg_cmd_diff(int argc, char **argv)
     else
         print_text(out, sd, types, stacks, cycles, top);
     for (int i = 0; i < 2; i++)
-        for (const char *const *w = lg_symbolizer_warnings(sd[i].op.sym); *w != NULL; w++)
-            fprintf(stderr, "leakgraph: %s\n", *w);
+        lg_print_symbolizer_warnings(sd[i].op.sym);
     rc = LG_EXIT_OK;
     if (out != stdout)
         fclose(out);

@@ -258,6 +258,30 @@ void lg_record_headline(const struct lg_analysis *a, const struct lg_record *r, 
     }
 }
 
+void lg_print_symbolizer_warnings(struct lg_symbolizer *sym)
+{
+    static char **said;              /* lines printed so far (process-wide) */
+    static size_t nsaid;
+
+    for (const char *const *w = lg_symbolizer_warnings(sym); *w != NULL; w++) {
+        size_t i = 0;
+        char **grown;
+
+        while (i < nsaid && strcmp(said[i], *w) != 0)
+            i++;
+        if (i < nsaid)
+            continue;
+        fprintf(stderr, "leakgraph: %s\n", *w);
+        grown = realloc(said, (nsaid + 1) * sizeof(*said));
+        if (grown == NULL)
+            continue;
+        said = grown;
+        said[nsaid] = strdup(*w);
+        if (said[nsaid] != NULL)
+            nsaid++;
+    }
+}
+
 void lg_json_string(FILE *out, const char *s)
 {
     if (s == NULL) {

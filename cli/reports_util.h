@@ -67,6 +67,10 @@ void lg_cycle_path_text(const struct lg_analysis *a, uint32_t c, char *buf, size
 void lg_record_headline(const struct lg_analysis *a, const struct lg_record *r, char *buf,
                         size_t len);
 
+/* Print the symbolizer's warnings on stderr ("leakgraph: ..."), each line
+ * once per process however many traces repeat it. */
+void lg_print_symbolizer_warnings(struct lg_symbolizer *sym);
+
 /* Write s as a JSON string ("null" for NULL). */
 void lg_json_string(FILE *out, const char *s);
 

@@ -40,16 +40,32 @@
 
 #define MAX_INLINE 16                /* frames kept for one address */
 
-enum mod_state {
-    MOD_UNOPENED = 0,
-    MOD_READY,                       /* dwfl session open */
-    MOD_OFFSETS,                     /* file gone / build id differs: offsets only */
+/* One libdwfl session per module file, shared by every symbolizer of the
+ * process: reading a file's DWARF (often compressed) is the expensive part,
+ * and `check` over hundreds of traces of one program meets the same files
+ * again and again, at other load addresses. A session is keyed by the path,
+ * the build id the trace recorded and the debuginfo search path, and lives
+ * until the process exits. Addresses are translated from a snapshot's load
+ * bias to the one the session was opened with. */
+struct session {
+    struct session *next;
+    char *path;
+    uint8_t *build_id;
+    uint32_t build_id_len;
+    char *debuginfo_path;            /* NULL = elfutils' default */
+    char *debuginfo_path_cb;         /* what callbacks.debuginfo_path points to */
+    Dwfl_Callbacks callbacks;        /* must outlive dwfl */
+    uint64_t base;                   /* load bias the module was reported at */
+    Dwfl *dwfl;                      /* NULL: offsets only (see why) */
+    Dwfl_Module *mod;
+    const char *why;                 /* format of the warning, "%s" = path */
 };
 
+static struct session *sessions;    /* process-wide; see struct session */
+
 struct mod_sess {
-    enum mod_state state;
-    Dwfl *dwfl;
-    Dwfl_Module *mod;
+    int opened;
+    struct session *ses;             /* NULL: offsets only, no warning */
     const char *name;                /* interned basename */
 };
 
@@ -72,8 +88,7 @@ struct lg_symbolizer {
     struct interned *strings;
     char **warnings;                 /* NULL-terminated */
     size_t nwarnings;
-    char *debuginfo_path;            /* for Dwfl_Callbacks; NULL = default */
-    Dwfl_Callbacks callbacks;
+    char *debuginfo_path;            /* LEAKGRAPH_DEBUGINFO_PATH, or NULL */
     char *(*demangle)(const char *, char *, size_t *, int *);
     int demangle_tried;
 };
@@ -148,10 +163,6 @@ struct lg_symbolizer *lg_symbolizer_new(const struct lg_snap *snap)
         if (sym->debuginfo_path == NULL)
             goto fail_mods;
     }
-    sym->callbacks.find_elf = dwfl_build_id_find_elf;
-    sym->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-    sym->callbacks.section_address = dwfl_offline_section_address;
-    sym->callbacks.debuginfo_path = sym->debuginfo_path != NULL ? &sym->debuginfo_path : NULL;
     return sym;
 
 fail_mods:
@@ -169,9 +180,6 @@ void lg_symbolizer_free(struct lg_symbolizer *sym)
 
     if (sym == NULL)
         return;
-    for (uint32_t i = 0; sym->mods != NULL && i < sym->snap->nmodules; i++)
-        if (sym->mods[i].dwfl != NULL)
-            dwfl_end(sym->mods[i].dwfl);
     HASH_ITER(hh, sym->cache, c, ctmp) {
         HASH_DEL(sym->cache, c);
         free(c);
@@ -195,50 +203,104 @@ const char *const *lg_symbolizer_warnings(struct lg_symbolizer *sym)
     return sym->warnings != NULL ? (const char *const *)sym->warnings : none;
 }
 
-/* Open module i's session once; after this its state is READY or OFFSETS. */
-static void open_module(struct lg_symbolizer *sym, uint32_t i)
+static int same_str(const char *a, const char *b)
 {
-    const struct lg_mod *m = &sym->snap->modules[i];
-    struct mod_sess *ms = &sym->mods[i];
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Open a session for the file (or learn why it cannot serve the trace). */
+static struct session *open_session(const struct lg_mod *m, const char *debuginfo_path)
+{
+    struct session *ses = calloc(1, sizeof(*ses));
     const unsigned char *bits;
     GElf_Addr vaddr;
     struct stat st;
     int len;
 
-    ms->name = intern(sym, base_name(m->path));
-    ms->state = MOD_OFFSETS;
-    if (is_pseudo_module(m->path))
-        return;
+    if (ses == NULL)
+        return NULL;
+    ses->path = strdup(m->path);
+    ses->debuginfo_path = debuginfo_path != NULL ? strdup(debuginfo_path) : NULL;
+    ses->debuginfo_path_cb = ses->debuginfo_path;
+    ses->build_id_len = m->build_id != NULL ? m->m.build_id_len : 0;
+    ses->build_id = ses->build_id_len > 0 ? malloc(ses->build_id_len) : NULL;
+    if (ses->path == NULL || (debuginfo_path != NULL && ses->debuginfo_path == NULL) ||
+        (ses->build_id_len > 0 && ses->build_id == NULL))
+        goto fail_free;
+    memcpy(ses->build_id, m->build_id, ses->build_id_len);
+    ses->base = m->m.base;
+    ses->callbacks.find_elf = dwfl_build_id_find_elf;
+    ses->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    ses->callbacks.section_address = dwfl_offline_section_address;
+    ses->callbacks.debuginfo_path = ses->debuginfo_path != NULL ? &ses->debuginfo_path_cb : NULL;
     if (stat(m->path, &st) != 0) {
-        add_warning(sym, "%s: file not found; showing offsets", m->path);
-        return;
+        ses->why = "%s: file not found; showing offsets";
+        return ses;
     }
-    ms->dwfl = dwfl_begin(&sym->callbacks);
-    if (ms->dwfl == NULL)
-        return;
-    dwfl_report_begin(ms->dwfl);
+    ses->dwfl = dwfl_begin(&ses->callbacks);
+    if (ses->dwfl == NULL) {
+        ses->why = "%s: cannot start libdw; showing offsets";
+        return ses;
+    }
+    dwfl_report_begin(ses->dwfl);
     /* ET_DYN: base is the load bias (dlpi_addr), added to the p_vaddrs;
      * ET_EXEC ignores it. */
-    ms->mod = dwfl_report_elf(ms->dwfl, ms->name, m->path, -1, m->m.base, true);
-    dwfl_report_end(ms->dwfl, NULL, NULL);
-    if (ms->mod == NULL) {
-        add_warning(sym, "%s: not a readable ELF file; showing offsets", m->path);
+    ses->mod = dwfl_report_elf(ses->dwfl, base_name(m->path), m->path, -1, m->m.base, true);
+    dwfl_report_end(ses->dwfl, NULL, NULL);
+    if (ses->mod == NULL) {
+        ses->why = "%s: not a readable ELF file; showing offsets";
         goto fail_end;
     }
-    if (m->build_id != NULL && m->m.build_id_len > 0) {
-        len = dwfl_module_build_id(ms->mod, &bits, &vaddr);
-        if (len != (int)m->m.build_id_len || memcmp(bits, m->build_id, (size_t)len) != 0) {
-            add_warning(sym, "%s: build id differs from the trace; showing offsets", m->path);
+    if (ses->build_id_len > 0) {
+        len = dwfl_module_build_id(ses->mod, &bits, &vaddr);
+        if (len != (int)ses->build_id_len || memcmp(bits, ses->build_id, (size_t)len) != 0) {
+            ses->why = "%s: build id differs from the trace; showing offsets";
             goto fail_end;
         }
     }
-    ms->state = MOD_READY;
-    return;
+    return ses;
 
 fail_end:
-    dwfl_end(ms->dwfl);
-    ms->dwfl = NULL;
-    ms->mod = NULL;
+    dwfl_end(ses->dwfl);
+    ses->dwfl = NULL;
+    ses->mod = NULL;
+    return ses;
+fail_free:
+    free(ses->path);
+    free(ses->debuginfo_path);
+    free(ses->build_id);
+    free(ses);
+    return NULL;
+}
+
+/* Module i's session, found or opened once per process; after this the
+ * module is opened (ses NULL: offsets only). */
+static void open_module(struct lg_symbolizer *sym, uint32_t i)
+{
+    const struct lg_mod *m = &sym->snap->modules[i];
+    struct mod_sess *ms = &sym->mods[i];
+    uint32_t idlen = m->build_id != NULL ? m->m.build_id_len : 0;
+    struct session *ses;
+
+    ms->opened = 1;
+    ms->name = intern(sym, base_name(m->path));
+    if (is_pseudo_module(m->path))
+        return;
+    for (ses = sessions; ses != NULL; ses = ses->next)
+        if (strcmp(ses->path, m->path) == 0 && ses->build_id_len == idlen &&
+            (idlen == 0 || memcmp(ses->build_id, m->build_id, idlen) == 0) &&
+            same_str(ses->debuginfo_path, sym->debuginfo_path))
+            break;
+    if (ses == NULL) {
+        ses = open_session(m, sym->debuginfo_path);
+        if (ses == NULL)
+            return;
+        ses->next = sessions;
+        sessions = ses;
+    }
+    ms->ses = ses;
+    if (ses->dwfl == NULL)
+        add_warning(sym, ses->why, m->path);
 }
 
 static int find_module(const struct lg_snap *snap, uint64_t pc)
@@ -385,21 +447,23 @@ static size_t resolve(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *o
     if (mi < 0)
         return 1;
     ms = &sym->mods[mi];
-    if (ms->state == MOD_UNOPENED)
+    if (!ms->opened)
         open_module(sym, (uint32_t)mi);
     out[0].module = ms->name;
     out[0].module_offset = pc - sym->snap->modules[mi].m.base;
-    if (ms->state != MOD_READY)
+    if (ms->ses == NULL || ms->ses->dwfl == NULL)
         return 1;
-    n = dwarf_frames(sym, ms->mod, lookup, out, max);
+    /* the session may have been opened for another process of the program */
+    lookup = lookup - sym->snap->modules[mi].m.base + ms->ses->base;
+    n = dwarf_frames(sym, ms->ses->mod, lookup, out, max);
     if (n == 0 || out[n - 1].function == NULL) {
-        const char *name = dwfl_module_addrname(ms->mod, lookup);
+        const char *name = dwfl_module_addrname(ms->ses->mod, lookup);
 
         if (n == 0) {
             n = 1;
             if (out[0].file == NULL) {
                 /* no CU covers it, but a line table might (no scopes) */
-                Dwfl_Line *line = dwfl_module_getsrc(ms->mod, lookup);
+                Dwfl_Line *line = dwfl_module_getsrc(ms->ses->mod, lookup);
                 int lineno = 0;
 
                 if (line != NULL) {

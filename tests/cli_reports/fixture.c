@@ -100,7 +100,7 @@ const char *fx_trace(const char *name, enum scenario sc)
     uint32_t b;
 
     lg_tb_arg(tb, "fixture");
-    lg_tb_module(tb, exe, bias, hi);
+    lg_tb_module(tb, sc == SC_LEAK_GONE ? "/nonexistent/fixture-app" : exe, bias, hi);
     b = lg_tb_block(tb, 16, stack_of(tb, fx_caller), 0);
     lg_tb_global(tb, b);
     switch (sc) {
@@ -110,6 +110,7 @@ const char *fx_trace(const char *name, enum scenario sc)
         lg_tb_block(tb, 48, stack_of(tb, site_b), 0);
         /* fall through */
     case SC_LEAK_A:
+    case SC_LEAK_GONE:
         lg_tb_block(tb, 32, stack_of(tb, site_a), 0);
         break;
     case SC_POSSIBLE:

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -168,6 +170,39 @@ static void test_check_same_leak_in_two_traces_is_one_line(void **state)
     assert_non_null(strstr(out, "[2 processes, 64 bytes in all]"));
 }
 
+/* Run check with stderr sent to DIR/stderr; returns the exit status. */
+static int check_capturing_stderr(const char *t1, const char *t2)
+{
+    int saved = dup(2), fd, rc;
+
+    fflush(stderr);
+    fd = open(fx_path("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    close(fd);
+    rc = check("--output", fx_path("out"), t1, t2, NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    return rc;
+}
+
+static void test_check_missing_module_warns_once_for_two_traces(void **state)
+{
+    const char *err;
+
+    (void)state;
+    check_capturing_stderr(fx_trace("gone1", SC_LEAK_GONE), fx_trace("gone2", SC_LEAK_GONE));
+    err = strstr(slurp(fx_path("stderr")), "/nonexistent/fixture-app: file not found");
+    assert_true(err != NULL && strstr(err + 1, "file not found") == NULL);
+}
+
+static void test_check_gone_module_leak_shown_as_offset(void **state)
+{
+    (void)state;
+    check_capturing_stderr(fx_trace("gone1", SC_LEAK_GONE), NULL);
+    assert_non_null(strstr(slurp(fx_path("out")), "at fixture-app+0x"));
+}
+
 /* ---- suppressions --------------------------------------------------------- */
 
 static void test_check_suppressed_leak_passes(void **state)
@@ -322,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_check_reference_leak_fails),
         cmocka_unit_test(test_check_leak_in_any_trace_fails),
         cmocka_unit_test(test_check_same_leak_in_two_traces_is_one_line),
+        cmocka_unit_test(test_check_missing_module_warns_once_for_two_traces),
+        cmocka_unit_test(test_check_gone_module_leak_shown_as_offset),
         cmocka_unit_test(test_check_suppressed_leak_passes),
         cmocka_unit_test(test_check_verdict_counts_suppressed_bytes),
         cmocka_unit_test(test_check_write_baseline_passes),

@@ -259,6 +259,33 @@ static void test_symbolize_cxx_name_is_demangled(void **state)
     lg_symbolizer_free(sym);
 }
 
+/* A second process of the same program, loaded elsewhere: the session the
+ * first one opened is reused with the addresses translated. */
+static void test_symbolize_same_file_at_other_base_gives_same_line(void **state)
+{
+    struct fake f1, f2;
+    struct lg_frame a[4], b[4];
+    struct lg_symbolizer *s1, *s2;
+    uint64_t pc = (uintptr_t)dbg.outer();
+    const uint64_t shift = 0x40000000;
+
+    (void)state;
+    fake_snap(&f1, &dbg, NULL);
+    fake_snap(&f2, &dbg, NULL);
+    f2.mod.m.base += shift;
+    f2.mod.m.start += shift;
+    f2.mod.m.end += shift;
+    s1 = lg_symbolizer_new(&f1.snap);
+    s2 = lg_symbolizer_new(&f2.snap);
+    assert_true(s1 != NULL && s2 != NULL);
+    lg_symbolize(s1, pc, a, 4);
+    lg_symbolize(s2, pc + shift, b, 4);
+    assert_true(b[0].function != NULL && strcmp(a[0].function, b[0].function) == 0 &&
+                a[0].line == b[0].line && b[0].module_offset == a[0].module_offset);
+    lg_symbolizer_free(s1);
+    lg_symbolizer_free(s2);
+}
+
 /* ---- degraded ----------------------------------------------------------- */
 
 static void test_symbolize_wrong_build_id_gives_offsets(void **state)
@@ -417,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_symbolize_inlined_call_site_is_callers_line),
         cmocka_unit_test(test_symbolize_cached_address_gives_same_strings),
         cmocka_unit_test(test_symbolize_cxx_name_is_demangled),
+        cmocka_unit_test(test_symbolize_same_file_at_other_base_gives_same_line),
         cmocka_unit_test(test_symbolize_wrong_build_id_gives_offsets),
         cmocka_unit_test(test_symbolize_wrong_build_id_warns_once),
         cmocka_unit_test(test_symbolize_missing_file_warns_and_gives_offsets),
