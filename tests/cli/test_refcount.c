@@ -307,6 +307,30 @@ static void test_refcount_gate_reachable_only_when_asked(void **state)
     lg_tb_free(tb);
 }
 
+/* A ring of 200000 objects is one cycle: the searches are iterative, so
+ * depth costs no stack. */
+static void test_refcount_huge_ring_no_recursion(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = lg_tb_new(1, "/bin/p");
+    enum { N = 200000 };
+    uint32_t first = lg_tb_object(tb, "R", 16, 1, LG_NONE), prev = first;
+    for (int i = 1; i < N; i++) {
+        uint32_t o = lg_tb_object(tb, "R", 16, 1, LG_NONE);
+        lg_tb_ref(tb, prev, o, "next");
+        lg_tb_ptr(tb, prev, o);
+        prev = o;
+    }
+    lg_tb_ref(tb, prev, first, "next");
+    lg_tb_ptr(tb, prev, first);
+    struct lg_loaded l;
+    lg_load(tb, "ring", &l);
+    assert_true(sum(&l)->garbage_cycles == 1 && sum(&l)->cycle_objects == N &&
+                l.a->cycles[0].npath == N && sum(&l)->cls[LG_INDIRECTLY_LOST].blocks == N - 1);
+    lg_loaded_free(&l);
+    lg_tb_free(tb);
+}
+
 /* ---- increfs ------------------------------------------------------------ */
 
 /* one leaked object with history events at the given sites */
@@ -423,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_refcount_object_held_by_rooted_block_is_fine),
         cmocka_unit_test(test_refcount_gate_fails_on_cycle),
         cmocka_unit_test(test_refcount_gate_reachable_only_when_asked),
+        cmocka_unit_test(test_refcount_huge_ring_no_recursion),
         cmocka_unit_test(test_increfs_balanced_pair_not_shown),
         cmocka_unit_test(test_increfs_leaked_incref_shown),
         cmocka_unit_test(test_increfs_cross_site_decref_shows_all),
