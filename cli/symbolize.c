@@ -227,7 +227,8 @@ static struct session *open_session(const struct lg_mod *m, const char *debuginf
     if (ses->path == NULL || (debuginfo_path != NULL && ses->debuginfo_path == NULL) ||
         (ses->build_id_len > 0 && ses->build_id == NULL))
         goto fail_free;
-    memcpy(ses->build_id, m->build_id, ses->build_id_len);
+    if (ses->build_id_len > 0)
+        memcpy(ses->build_id, m->build_id, ses->build_id_len);
     ses->base = m->m.base;
     ses->callbacks.find_elf = dwfl_build_id_find_elf;
     ses->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
