@@ -27,7 +27,11 @@ struct lg_report_proc {
 struct lg_render_opts {
     bool show_reachable;                 /* still-reachable records, with paths */
     uint32_t max_records;                /* per process; 0 = all */
+    enum lg_fail_on fail_on;             /* the gate the verdict is given for */
 };
+
+/* "none", "definite", "possible", "reachable" */
+const char *lg_fail_on_name(enum lg_fail_on f);
 
 /* 0, or -EIO when writing failed. */
 int lg_render_text(FILE *out, const struct lg_report_proc *p, size_t n,

@@ -290,11 +290,20 @@ int lg_render_json(FILE *out, const struct lg_report_proc *p, size_t n,
     lg_jw_kuint(&j.w, "format", 1);
     lg_jw_key(&j.w, "processes");
     lg_jw_array(&j.w);
+    size_t failing = 0;
     for (size_t i = 0; i < n; i++) {
         j.p = &p[i];
         process(&j, o);
+        failing += lg_gate_fails(p[i].a, o->fail_on);
     }
     lg_jw_end_array(&j.w);
+    lg_jw_key(&j.w, "verdict");
+    lg_jw_object(&j.w);
+    lg_jw_kstr(&j.w, "fail_on", lg_fail_on_name(o->fail_on));
+    lg_jw_kbool(&j.w, "fails", failing > 0);
+    lg_jw_kuint(&j.w, "processes", n);
+    lg_jw_kuint(&j.w, "failing_processes", failing);
+    lg_jw_end_object(&j.w);
     lg_jw_end_object(&j.w);
     free(j.frames);
     fflush(out);

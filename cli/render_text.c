@@ -27,6 +27,12 @@ const char *lg_snapshot_kind_name(uint32_t kind)
     }
 }
 
+const char *lg_fail_on_name(enum lg_fail_on f)
+{
+    static const char *const names[] = {"none", "definite", "possible", "reachable"};
+    return (unsigned)f < 4 ? names[f] : "?";
+}
+
 bool lg_record_shown(const struct lg_record *r, const struct lg_render_opts *o)
 {
     if (r->suppressed)
@@ -348,11 +354,22 @@ int lg_render_text(FILE *out, const struct lg_report_proc *p, size_t n,
     struct tctx t = {out, NULL, 0, malloc(LG_MAX_FRAMES * sizeof(struct lg_frame)), NULL, NULL};
     if (t.frames == NULL)
         return -ENOMEM;
+    size_t failing = 0;
     for (size_t i = 0; i < n; i++) {
         t.p = &p[i];
         t.pid = p[i].trace->proc.pid;
         process_text(&t, o);
+        failing += lg_gate_fails(p[i].a, o->fail_on);
     }
+    /* one combined verdict over every process */
+    if (n == 0)
+        fprintf(out, "leakgraph: no process to report\n");
+    else if (failing)
+        fprintf(out, "leakgraph: %zu of %zu process%s %s leaks that fail --fail-on %s\n", failing, n,
+                n == 1 ? "" : "es", failing == 1 ? "has" : "have", lg_fail_on_name(o->fail_on));
+    else
+        fprintf(out, "leakgraph: %zu process%s, no leak fails --fail-on %s\n", n, n == 1 ? "" : "es",
+                lg_fail_on_name(o->fail_on));
     free(t.frames);
     fflush(out);
     return ferror(out) ? -EIO : 0;

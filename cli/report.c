@@ -133,7 +133,7 @@ void lg_report_traces(const struct lg_cli_opts *o, char *const *paths, size_t n,
         si[i].a = l[i].a;
         si[i].sym = l[i].rp.sym;
     }
-    struct lg_render_opts ro = {o->show_reachable, o->max_records};
+    struct lg_render_opts ro = {o->show_reachable, o->max_records, o->fail_on};
     switch (o->format) {
     case LG_FORMAT_TEXT:
         res->status = lg_render_text(out, rp, nl, &ro);

@@ -71,6 +71,7 @@ fact "report_json_keeps_quotes" "$tmp/weird.json" '.processes[0].exe == "/bin/we
 
 "$lg" report --format json "$tmp/leak.trace" "$tmp/clean.trace" >"$tmp/two.json"
 fact "report_two_traces_two_processes" "$tmp/two.json" '.processes | length == 2'
+fact "report_combined_verdict" "$tmp/two.json" '.verdict == {"fail_on": "definite", "fails": true, "processes": 2, "failing_processes": 1}'
 
 # ---- report: text
 "$lg" report "$tmp/leak.trace" >"$tmp/leak.txt"
@@ -78,6 +79,7 @@ check "report_text_loss_record_line" grep -q "100 bytes in 1 blocks are definite
 check "report_text_cycle_path" grep -qF "cycle: A.b -> B, B.a -> A" "$tmp/leak.txt"
 check "report_text_summary" grep -q "LEAK SUMMARY:" "$tmp/leak.txt"
 check "report_text_refcount_counters" grep -q "garbage cycles: 1 (2 objects)" "$tmp/leak.txt"
+check "report_text_verdict" grep -q "1 of 1 process has leaks that fail --fail-on definite" "$tmp/leak.txt"
 
 # ---- report: exit codes
 status "report_good_trace_exits_0" 0 "$lg" report "$tmp/leak.trace"
