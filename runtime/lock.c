@@ -5,7 +5,11 @@
  * it re-enters with a compare and an increment, so runtime calls made by a
  * program that holds the lock pay almost nothing for the internal locking.
  * fork() takes the lock first (pthread_atfork), so a child never starts with
- * the runtime's state half-changed or its lock held by a thread it lacks. */
+ * the runtime's state half-changed or its lock held by a thread it lacks.
+ * The handlers are registered at the first lock, not in a constructor:
+ * prepare handlers run newest first, and this lock must be taken before the
+ * locks of tools that hook the runtime (the leakgraph shim registers its
+ * handlers in its constructor, and its tracer runs under this lock). */
 #include <pthread.h>
 
 #include "rc_internal.h"
@@ -14,6 +18,9 @@ static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t owner;         /* valid while is_owned */
 static int is_owned;            /* written under mutex, read racily by non-owners */
 static unsigned depth;          /* only the owner touches it */
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+
+static void register_fork_handlers(void);
 
 static int held_by_me(void)
 {
@@ -29,6 +36,7 @@ void rc__lock(void)
         depth++;
         return;
     }
+    pthread_once(&fork_handlers_once, register_fork_handlers);
     pthread_mutex_lock(&mutex);
     __atomic_store_n(&owner, pthread_self(), __ATOMIC_RELAXED);
     __atomic_store_n(&is_owned, 1, __ATOMIC_RELEASE);
@@ -65,7 +73,7 @@ static void after_fork(void)
     rc__unlock();               /* the forking thread is the owner on both sides */
 }
 
-__attribute__((constructor)) static void register_fork_handlers(void)
+static void register_fork_handlers(void)
 {
     pthread_atfork(before_fork, after_fork, after_fork);
 }
