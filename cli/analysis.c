@@ -224,6 +224,8 @@ void lg_analysis_free(struct lg_analysis *a)
     free(a->records);
     free(a->record_of_key);
     free(a->reach_via);
+    free(a->clique_bytes);
+    free(a->clique_blocks);
     free(a);
 }
 

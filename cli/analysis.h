@@ -116,7 +116,10 @@ struct lg_record {
     uint32_t type;                       /* type string id when every block holds an
                                             object of that type, else LG_NONE */
     struct lg_amount self;               /* the record's own bytes and blocks */
-    struct lg_amount owned;              /* held through it (heads only) */
+    struct lg_amount owned;              /* held through it: a head's owned blocks;
+                                            for definitely_lost, memcheck's indirect
+                                            bytes of its cliques ("48 (16 direct, 32
+                                            indirect) bytes") */
     uint32_t block;                      /* one block of the record (the first) */
     uint32_t cycle;                      /* garbage_cycle: first cycle, else LG_NONE */
     uint32_t refleak;                    /* reference_leak: first refleak, else LG_NONE */
@@ -167,6 +170,9 @@ struct lg_analysis {
 
     uint32_t *record_of_key;             /* records.c: (kind, stack) -> record index;
                                             use lg_block_record() */
+    uint64_t *clique_bytes;              /* classify.c -> records.c only (freed there): */
+    uint32_t *clique_blocks;             /* per definitely lost block, what its memcheck
+                                            clique holds indirectly */
     uint64_t *reach_via;                 /* reach_paths only: per block, how BFS first
                                             reached it: (edge index << 1) | 0, or
                                             (root index << 1) | 1; UINT64_MAX = not */

@@ -103,6 +103,12 @@ int lg_classify(struct lg_analysis *a, const struct lg_csr *g, bool reach_paths)
 
     /* pass 3: cliques. The queue is reused as the DFS stack: each block is
      * pushed when it turns indirect, at most once. */
+    a->clique_bytes = calloc(n ? n : 1, sizeof(uint64_t));
+    a->clique_blocks = calloc(n ? n : 1, sizeof(uint32_t));
+    if (a->clique_bytes == NULL || a->clique_blocks == NULL) {
+        free(queue);
+        return -ENOMEM;
+    }
     for (uint64_t i = 0; i < n; i++) {
         if (a->block_class[i] != UNREACHED)
             continue;               /* reached, or turned indirect already */
@@ -115,6 +121,11 @@ int lg_classify(struct lg_analysis *a, const struct lg_csr *g, bool reach_paths)
                 if (v != i && a->block_class[v] == UNREACHED) {
                     a->block_class[v] = LG_INDIRECTLY_LOST;
                     queue[top++] = v;
+                    /* the clique grows by v and by what v led, if it was a leader */
+                    a->clique_bytes[i] += a->snap->blocks[v].size + a->clique_bytes[v];
+                    a->clique_blocks[i] += 1 + a->clique_blocks[v];
+                    a->clique_bytes[v] = 0;
+                    a->clique_blocks[v] = 0;
                 }
             }
         }

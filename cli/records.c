@@ -110,7 +110,15 @@ int lg_build_records(struct lg_analysis *a)
             goto out;
         a->records[r].self.bytes += s->blocks[b].size;
         a->records[r].self.blocks++;
+        if (a->block_class[b] == LG_DEFINITELY_LOST && a->clique_bytes) {
+            a->records[r].owned.bytes += a->clique_bytes[b];
+            a->records[r].owned.blocks += a->clique_blocks[b];
+        }
     }
+    free(a->clique_bytes);
+    free(a->clique_blocks);
+    a->clique_bytes = NULL;
+    a->clique_blocks = NULL;
     for (uint32_t i = 0; i < a->ncycles; i++) {
         struct lg_cycle *cy = &a->cycles[i];
         if (cy->owner != LG_NONE)

@@ -228,6 +228,15 @@ static void record_lines(struct tctx *t, const struct lg_record *r, uint32_t num
              lk->external, lk->external == 1 ? "" : "s", num, total);
         break;
     }
+    case LG_LEAK_DEFINITELY_LOST:
+        if (r->owned.bytes) {         /* memcheck's "(direct, indirect)" form */
+            line(t, "%" PRIu64 " (%" PRIu64 " direct, %" PRIu64 " indirect) bytes in %" PRIu64
+                 " blocks are definitely lost%s in loss record %u of %u",
+                 r->self.bytes + r->owned.bytes, r->self.bytes, r->owned.bytes, r->self.blocks,
+                 typed, num, total);
+            break;
+        }
+        /* fall through */
     default:
         line(t, "%" PRIu64 " bytes in %" PRIu64 " blocks are %s%s in loss record %u of %u",
              r->self.bytes, r->self.blocks, lg_leak_kind_words(r->kind), typed, num, total);
@@ -237,7 +246,7 @@ static void record_lines(struct tctx *t, const struct lg_record *r, uint32_t num
     } else {
         stack_lines(t, "   ", r->stack);
     }
-    if (r->owned.blocks)
+    if (r->owned.blocks && r->kind != LG_LEAK_DEFINITELY_LOST)
         line(t, "   owns %" PRIu64 " bytes in %" PRIu64 " %s that only it reaches", r->owned.bytes,
              r->owned.blocks, plural(r->owned.blocks, "block", "blocks"));
     if (r->kind == LG_LEAK_GARBAGE_CYCLE) {

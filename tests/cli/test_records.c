@@ -165,6 +165,26 @@ static void test_records_cycles_grouped_by_stack(void **state)
     lg_tb_free(tb);
 }
 
+/* A definitely lost record holds its clique's indirect bytes, as memcheck's
+ * "(direct, indirect)" numbers: here an earlier leader and its child join the
+ * clique of the block that points to them. */
+static void test_records_definite_holds_clique_bytes(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = lg_tb_new(1, "/bin/p");
+    uint32_t low = lg_tb_block(tb, 10, lg_tb_stack1(tb, 0x401000), 0);
+    uint32_t child = lg_tb_block(tb, 20, lg_tb_stack1(tb, 0x402000), 0);
+    uint32_t high = lg_tb_block(tb, 40, lg_tb_stack1(tb, 0x403000), 0);
+    lg_tb_ptr(tb, low, child);
+    lg_tb_ptr(tb, high, low);
+    struct lg_loaded l;
+    lg_load(tb, "clique", &l);
+    const struct lg_record *r = lg_find_record(l.a, LG_LEAK_DEFINITELY_LOST, 0);
+    assert_true(r && r->self.bytes == 40 && r->owned.bytes == 30 && r->owned.blocks == 2);
+    lg_loaded_free(&l);
+    lg_tb_free(tb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_records_owned_blocks_not_records),
         cmocka_unit_test(test_records_suppressed_leave_summary),
         cmocka_unit_test(test_records_cycles_grouped_by_stack),
+        cmocka_unit_test(test_records_definite_holds_clique_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
