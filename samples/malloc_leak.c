@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *kept;                      /* still reachable through this global */
+char *kept_config;                      /* still reachable through this global */
 
 __attribute__((noinline)) static void make_config_buffer(void)
 {
@@ -19,8 +19,8 @@ __attribute__((noinline)) static void make_config_buffer(void)
 int main(void)
 {
     make_config_buffer();
-    kept = malloc(32);
-    if (kept != NULL)
-        strcpy(kept, "kept");
+    kept_config = malloc(32);
+    if (kept_config != NULL)
+        strcpy(kept_config, "kept");
     return 0;
 }
