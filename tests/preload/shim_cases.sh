@@ -46,7 +46,8 @@ leakgraph: LEAKGRAPH_SIGNAL=SIGNOPE is not a usable signal; using 12"
     [ "$err" = "$want" ] || fail "stderr was: $err"
     "$dump" "$dir"/t.*.trace complete=1 >/dev/null || fail "no complete trace"
     ;;
-same_output)   # output and status identical with and without the shim
+same_output)   # output and status identical with and without the shim (and,
+               # with LG_EXPECT_NO_LOSS=1, no block lost in any trace)
     plain=$("$@" 2>&1); pst=$?
     shimmed=$(under "$@" 2>&1); sst=$?
     [ "$pst" = "$sst" ] || fail "status $pst without the shim, $sst with it"
@@ -54,6 +55,9 @@ same_output)   # output and status identical with and without the shim
     ls "$dir"/t.*.trace >/dev/null 2>&1 || fail "no trace written"
     for t in "$dir"/*.trace; do
         "$dump" "$t" complete=1 >/dev/null || fail "$t incomplete"
+        if [ "${LG_EXPECT_NO_LOSS:-0}" = 1 ]; then
+            out=$("$dump" "$t" lost_bytes=0 2>&1) || fail "$t: lost bytes: $out"
+        fi
     done
     ;;
 secure)   # a setuid target is left alone: runs normally, writes no trace
