@@ -260,6 +260,18 @@ static void test_classify_reach_path_is_shortest(void **state)
     lg_tb_free(tb);
 }
 
+/* An empty snapshot analyses to no records and an empty summary. */
+static void test_classify_empty_snapshot_no_records(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = lg_tb_new(1, "/bin/p");
+    struct lg_loaded l;
+    lg_load(tb, "empty", &l);
+    assert_true(l.a->nrecords == 0 && l.a->summary.cls[LG_STILL_REACHABLE].blocks == 0);
+    lg_loaded_free(&l);
+    lg_tb_free(tb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_classify_summary_adds_bytes),
         cmocka_unit_test(test_classify_object_cycle_counts_as_memcheck),
         cmocka_unit_test(test_classify_reach_path_is_shortest),
+        cmocka_unit_test(test_classify_empty_snapshot_no_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
