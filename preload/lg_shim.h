@@ -103,6 +103,8 @@ bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val);
 bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val);
 void lg_map_lock_all(struct lg_map *m);
 void lg_map_unlock_all(struct lg_map *m);
+void lg_map_try_lock_all(struct lg_map *m, bool *taken); /* bounded waits */
+void lg_map_unlock_taken(struct lg_map *m, const bool *taken);
 size_t lg_map_count(struct lg_map *m);  /* all locks held */
 void lg_map_release(struct lg_shard *s); /* drop every entry and the array */
 

@@ -121,6 +121,29 @@ void lg_map_lock_all(struct lg_map *m)
         lg_lock_take(&m->shards[i].lock);
 }
 
+/* The fatal-signal path: a lock held by a thread that will never release
+ * it (this one, interrupted) must not hang the process; give up after a
+ * while and mark the shard in *taken. */
+void lg_map_try_lock_all(struct lg_map *m, bool *taken)
+{
+    for (int i = 0; i < LG_SHARDS; i++) {
+        taken[i] = false;
+        for (long spin = 0; spin < 2000000 && !taken[i]; spin++) {
+            if (!atomic_exchange_explicit(&m->shards[i].lock.v, 1, memory_order_acquire))
+                taken[i] = true;
+            else
+                __builtin_ia32_pause();
+        }
+    }
+}
+
+void lg_map_unlock_taken(struct lg_map *m, const bool *taken)
+{
+    for (int i = 0; i < LG_SHARDS; i++)
+        if (taken[i])
+            lg_lock_drop(&m->shards[i].lock);
+}
+
 void lg_map_unlock_all(struct lg_map *m)
 {
     for (int i = LG_SHARDS - 1; i >= 0; i--)

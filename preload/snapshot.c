@@ -499,9 +499,14 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     err = lg_out_open();
     if (err < 0)
         return err;
+    static bool obj_taken[LG_SHARDS], blk_taken[LG_SHARDS];
+    bool interrupted_in_lock = lg_in_lock;  /* a fatal signal inside a hook */
     if (!fatal) {
         lg_map_lock_all(&lg_objects);
         lg_map_lock_all(&lg_blocks);
+    } else if (!interrupted_in_lock) {
+        lg_map_try_lock_all(&lg_objects, obj_taken);
+        lg_map_try_lock_all(&lg_blocks, blk_taken);
     }
     lg_in_lock = 1;
     err = collect_blocks(&h, kind == LG_SNAP_EXIT);
@@ -606,10 +611,13 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     err = lg_out_flush();
 
 out_unlock:
-    lg_in_lock = 0;
+    lg_in_lock = interrupted_in_lock;
     if (!fatal) {
         lg_map_unlock_all(&lg_blocks);
         lg_map_unlock_all(&lg_objects);
+    } else if (!interrupted_in_lock) {
+        lg_map_unlock_taken(&lg_blocks, blk_taken);
+        lg_map_unlock_taken(&lg_objects, obj_taken);
     }
     free_heap(&h);
     vec_free(&precise);
