@@ -55,8 +55,9 @@ void lg_cycle_text(const struct lg_analysis *a, uint32_t c, char *buf, size_t le
         const struct lg_edge *e = &s->edges[a->cycle_edges[cy->first_path + i]];
         uint32_t from = a->block_object[e->from], to = a->block_object[e->to];
         const char *field = e->field == LG_NONE ? "?" : lg_snap_string(s, e->field);
-        int w = snprintf(buf + n, len - n, "%s%s.%s -> %s", i ? ", " : "",
-                         obj_type(a, from), field, obj_type(a, to));
+        /* list items read as list[0], fields as Node.next */
+        int w = snprintf(buf + n, len - n, "%s%s%s%s -> %s", i ? ", " : "", obj_type(a, from),
+                         field[0] == '[' ? "" : ".", field, obj_type(a, to));
         if (w < 0)
             break;
         n += (size_t)w;
