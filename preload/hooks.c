@@ -137,26 +137,26 @@ static void after_hook(void)
 }
 
 /* Records block p of size bytes allocated by the caller of the hook. */
-static void record_alloc(void *p, size_t size)
+static inline void record_alloc(void *p, size_t size)
 {
     if (!recording() || lg_in_hook)
         return;
-    int saved = errno;
     lg_in_hook = 1;
-    uint32_t stack = lg_stack_capture();
-    put_block(p, lg_meta_make(size, stack));
+    uint32_t stack = LG_NONE;
+    if (lg_cfg.depth > 0) {
+        int saved = errno;              /* libunwind may probe memory */
+        stack = lg_stack_capture();
+        errno = saved;
+    }
+    put_block(p, lg_meta_make(size, stack));   /* keeps errno (map.c) */
     lg_in_hook = 0;
     after_hook();
-    errno = saved;
 }
 
-static void record_free(void *p)
+static inline void record_free(void *p)
 {
-    if (!recording())
-        return;
-    int saved = errno;
-    take_block(p, NULL);
-    errno = saved;
+    if (recording())
+        take_block(p, NULL);            /* never touches errno */
 }
 
 /* ---- the family ---------------------------------------------------------- */

@@ -669,6 +669,7 @@ __attribute__((noinline)) int lg_write_snapshot(uint32_t kind, int sig)
     jmp_buf regs;
     setjmp(regs);
     uintptr_t sp = (uintptr_t)&regs;
+    int saved_errno = errno;
     bool fatal = kind == LG_SNAP_FATAL;
     int was = lg_in_hook;
     lg_in_hook = 1;
@@ -689,5 +690,6 @@ __attribute__((noinline)) int lg_write_snapshot(uint32_t kind, int sig)
     lg_lock_drop(&snap_lock);
     lg_in_hook = was;
     __asm__ volatile("" : : "r"(&regs) : "memory");
+    errno = saved_errno;
     return err;
 }
