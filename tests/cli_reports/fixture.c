@@ -95,6 +95,11 @@ static void add_cycle(struct lg_tb *tb, int scanned)
 
 const char *fx_trace(const char *name, enum scenario sc)
 {
+    return fx_trace_ex(name, sc, 1, 0);
+}
+
+const char *fx_trace_ex(const char *name, enum scenario sc, unsigned copies, int cut_last)
+{
     struct lg_tb *tb = lg_tb_new(4242, exe);
     const char *path = fx_path(name);
     uint32_t b;
@@ -132,7 +137,7 @@ const char *fx_trace(const char *name, enum scenario sc)
         add_cycle(tb, 0);
         break;
     }
-    if (lg_tb_write(tb, path) != 0)
+    if (lg_tb_write_ex(tb, path, copies, cut_last != 0) != 0)
         path = NULL;
     lg_tb_free(tb);
     return path;

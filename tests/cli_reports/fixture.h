@@ -24,6 +24,8 @@ int fx_init(void);
 /* Write a trace of the scenario to DIR/name and return its path (static buffer per call
  * slot: up to 8 live paths). */
 const char *fx_trace(const char *name, enum scenario sc);
+/* The same with `copies` snapshots (1, 2, ...), the last cut short when cut_last. */
+const char *fx_trace_ex(const char *name, enum scenario sc, unsigned copies, int cut_last);
 /* DIR/name */
 const char *fx_path(const char *name);
 /* The line where site_a (the leaking function) is defined in fixture.c. */

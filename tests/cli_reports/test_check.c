@@ -293,6 +293,21 @@ static void test_check_json_says_known_and_fixed(void **state)
     assert_non_null(strstr(out, "\"known\": 1, \"fixed\": 1"));
 }
 
+static void test_check_cut_trace_checks_last_complete_snapshot(void **state)
+{
+    (void)state;
+    check("--format", "json", "--output", fx_path("cut.json"),
+          fx_trace_ex("cut", SC_LEAK_A, 3, 1), NULL);
+    assert_non_null(strstr(slurp(fx_path("cut.json")), "\"snapshot\": 2}"));
+}
+
+static void test_check_cut_trace_still_gates(void **state)
+{
+    (void)state;
+    assert_int_equal(check("--output", fx_path("out"), fx_trace_ex("cut", SC_LEAK_A, 3, 1), NULL),
+                     LG_EXIT_GATE);
+}
+
 /* ---- bad input ------------------------------------------------------------ */
 
 static void test_check_missing_trace_exits_3(void **state)
@@ -367,6 +382,8 @@ int main(void)
         cmocka_unit_test(test_check_new_leak_line_names_only_new_site),
         cmocka_unit_test(test_check_fixed_leak_is_reported),
         cmocka_unit_test(test_check_json_says_known_and_fixed),
+        cmocka_unit_test(test_check_cut_trace_checks_last_complete_snapshot),
+        cmocka_unit_test(test_check_cut_trace_still_gates),
         cmocka_unit_test(test_check_missing_trace_exits_3),
         cmocka_unit_test(test_check_corrupt_trace_exits_3),
         cmocka_unit_test(test_check_no_trace_exits_2),

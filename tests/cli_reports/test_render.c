@@ -410,6 +410,20 @@ static void test_diff_same_snapshot_has_no_change(void **state)
                 file_has(out, "by allocating stack: no change"));
 }
 
+static void test_diff_two_snapshots_of_one_trace(void **state)
+{
+    const char *out = fx_path("two.json");
+    const char *t = fx_trace_ex("two", SC_GROWN, 2, 0);
+    char a[4200], b[4200];
+
+    (void)state;
+    snprintf(a, sizeof(a), "%s#1", t);
+    snprintf(b, sizeof(b), "%s#2", t);
+    assert_int_equal(cmd(lg_cmd_diff, "diff", "--format", "json", "--output", out, a, b, NULL),
+                     LG_EXIT_OK);
+    assert_true(jq(out, ".old.snapshot == 1 and .new.snapshot == 2 and (.by_type | length == 0)"));
+}
+
 static void test_diff_missing_snapshot_number_exits_2(void **state)
 {
     char spec[4200];
@@ -461,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_diff_names_new_cycle),
         cmocka_unit_test(test_diff_shrinking_is_negative),
         cmocka_unit_test(test_diff_same_snapshot_has_no_change),
+        cmocka_unit_test(test_diff_two_snapshots_of_one_trace),
         cmocka_unit_test(test_diff_missing_snapshot_number_exits_2),
         cmocka_unit_test(test_diff_one_argument_exits_2),
         cmocka_unit_test(test_diff_unreadable_trace_exits_3),
