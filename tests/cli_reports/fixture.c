@@ -6,6 +6,8 @@
 
 #include <link.h>
 #include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +143,61 @@ const char *fx_trace_ex(const char *name, enum scenario sc, unsigned copies, int
         path = NULL;
     lg_tb_free(tb);
     return path;
+}
+
+/* ---- checking outputs ---------------------------------------------------- */
+
+/* Does the jq filter give true on the file? */
+bool fx_jq(const char *file, const char *filter)
+{
+    char cmd[4096];
+
+    snprintf(cmd, sizeof(cmd), "jq -e '%s' '%s' >/dev/null", filter, file);
+    return system(cmd) == 0;
+}
+
+bool fx_file_has(const char *file, const char *needle)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(file, "r");
+    size_t n;
+
+    if (f == NULL)
+        return false;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+size_t fx_count_in(const char *file, const char *needle)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(file, "r");
+    size_t n, count = 0;
+
+    if (f == NULL)
+        return 0;
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    for (const char *p = strstr(buf, needle); p != NULL; p = strstr(p + 1, needle))
+        count++;
+    return count;
+}
+
+int fx_cmd(int (*fn)(int, char **), const char *name, ...)
+{
+    char *argv[16];
+    int argc = 0;
+    va_list ap;
+
+    argv[argc++] = (char *)name;
+    va_start(ap, name);
+    for (const char *a = va_arg(ap, const char *); a != NULL && argc < 15;
+         a = va_arg(ap, const char *))
+        argv[argc++] = (char *)a;
+    va_end(ap);
+    argv[argc] = NULL;
+    return fn(argc, argv);
 }

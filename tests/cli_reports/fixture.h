@@ -5,6 +5,8 @@
 #ifndef LG_REPORTS_FIXTURE_H
 #define LG_REPORTS_FIXTURE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum scenario {
@@ -30,5 +32,13 @@ const char *fx_trace_ex(const char *name, enum scenario sc, unsigned copies, int
 const char *fx_path(const char *name);
 /* The line where site_a (the leaking function) is defined in fixture.c. */
 int fx_site_a_line(void);
+
+/* Does `jq -e FILTER FILE` succeed (the filter gives true)? */
+bool fx_jq(const char *file, const char *filter);
+/* Does the file contain the text? How many times? */
+bool fx_file_has(const char *file, const char *needle);
+size_t fx_count_in(const char *file, const char *needle);
+/* Call a subcommand entry (lg_cmd_graph, ...) with argv = name, args..., NULL. */
+int fx_cmd(int (*fn)(int, char **), const char *name, ...);
 
 #endif
