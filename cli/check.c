@@ -212,16 +212,9 @@ static char *dup_or_null(const char *s)
 static void describe_where(const struct lg_snap *s, const struct lg_frame *f, size_t n,
                            struct leak *l)
 {
-    const struct lg_frame *u = lg_first_user_frame(s, f, n);
+    const struct lg_frame *u = lg_where_frame(s, f, n);
     char buf[1024];
 
-    if (u == NULL) {
-        for (size_t i = 0; i < n && u == NULL; i++)
-            if (f[i].function != NULL && !lg_pc_in_shim(s, f[i].address))
-                u = &f[i];
-    }
-    if (u == NULL && n > 0)
-        u = &f[0];
     if (u == NULL) {
         l->where = strdup("(no stack)");
         return;

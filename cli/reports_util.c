@@ -177,6 +177,24 @@ const struct lg_frame *lg_first_user_frame(const struct lg_snap *s, const struct
     return NULL;
 }
 
+const struct lg_frame *lg_where_frame(const struct lg_snap *s, const struct lg_frame *f,
+                                      size_t n)
+{
+    const struct lg_frame *u = lg_first_user_frame(s, f, n);
+
+    for (size_t i = 0; u == NULL && i < n; i++) {
+        const char *path = lg_frame_module_path(s, &f[i]);
+
+        if (f[i].function != NULL && path != NULL && !is_system_path(path) &&
+            !lg_pc_in_shim(s, f[i].address) && !lg_pc_in_runtime(s, f[i].address))
+            u = &f[i];
+    }
+    for (size_t i = 0; u == NULL && i < n; i++)
+        if (f[i].function != NULL && !lg_pc_in_shim(s, f[i].address))
+            u = &f[i];
+    return u != NULL ? u : (n > 0 ? &f[0] : NULL);
+}
+
 const char *lg_record_type(const struct lg_analysis *a, const struct lg_record *r)
 {
     return r->type != LG_NONE ? lg_snap_string(a->snap, r->type) : NULL;

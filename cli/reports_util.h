@@ -55,6 +55,12 @@ bool lg_frame_is_user(const struct lg_snap *s, const struct lg_frame *f);
 const struct lg_frame *lg_first_user_frame(const struct lg_snap *s, const struct lg_frame *f,
                                            size_t n);
 
+/* The frame a one-line report names as "at ...": the first user frame;
+ * else the first named frame in the main program or a non-system library;
+ * else the first named frame outside the shim; else the first. NULL if n=0. */
+const struct lg_frame *lg_where_frame(const struct lg_snap *s, const struct lg_frame *f,
+                                      size_t n);
+
 /* The record's type name, or NULL when it has none. */
 const char *lg_record_type(const struct lg_analysis *a, const struct lg_record *r);
 
