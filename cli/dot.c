@@ -56,14 +56,14 @@ static uint32_t number_cycles(const struct lg_analysis *a, uint32_t *order)
     return n;
 }
 
-static void draw_node(FILE *out, const struct lg_analysis *a, uint32_t obj)
+static void draw_node(FILE *out, const struct lg_analysis *a, uint32_t obj, int depth)
 {
     const struct lg_object *o = &a->snap->objects[obj];
     char label[512];
 
     snprintf(label, sizeof(label), "%s\n0x%" PRIx64 "\nrefcnt %" PRId64,
              lg_snap_string(a->snap, o->type_name), o->address, o->refcnt);
-    fprintf(out, "    b%" PRIu32 " [label=", o->block);
+    fprintf(out, "%*sb%" PRIu32 " [label=", depth * 2 + 2, "", o->block);
     dot_string(out, label);
     fputs("];\n", out);
 }
@@ -91,7 +91,7 @@ static void draw_cluster(FILE *out, const struct lg_analysis *a, uint32_t c, con
         uint32_t obj = a->cycle_members[cy->first_member + i];
 
         drawn[a->snap->objects[obj].block] = 1;
-        draw_node(out, a, obj);
+        draw_node(out, a, obj, depth);
     }
     for (uint32_t k = 0; k < a->ncycles; k++)
         if (a->cycles[k].owner == c)

@@ -133,6 +133,18 @@ const char *fx_trace_ex(const char *name, enum scenario sc, unsigned copies, int
         lg_tb_history(tb, b, LG_HIST_NEW, stack_of(tb, site_a), 1);
         lg_tb_history(tb, b, LG_HIST_INCREF, stack_of(tb, site_incref), 2);
         break;
+    case SC_NESTED: {
+        uint32_t st = stack_of(tb, site_cycle);
+        uint32_t o1 = lg_tb_object(tb, "Outer", 32, 1, st), o2 = lg_tb_object(tb, "Outer", 32, 1, st);
+        uint32_t i1 = lg_tb_object(tb, "Inner", 16, 2, st), i2 = lg_tb_object(tb, "Inner", 16, 1, st);
+
+        lg_tb_ref(tb, o1, o2, "peer");
+        lg_tb_ref(tb, o2, o1, "peer");
+        lg_tb_ref(tb, o1, i1, "child");
+        lg_tb_ref(tb, i1, i2, "peer");
+        lg_tb_ref(tb, i2, i1, "peer");
+        break;
+    }
     case SC_GROWN:
         for (int i = 0; i < 3; i++)
             lg_tb_global(tb, lg_tb_object(tb, "Node", 40, 1, stack_of(tb, site_b)));

@@ -18,7 +18,8 @@ enum scenario {
     SC_REFLEAK,          /* a Widget with refcnt 2 and nothing holding it */
     SC_CYCLE_SCANNED,    /* SC_CYCLE whose two fields the scan found as pointers too */
     SC_GROWN,
-    SC_LEAK_GONE,        /* SC_LEAK_A, but the module map names a file that is gone */            /* SC_CLEAN plus 3 rooted Node objects from site_b and SC_CYCLE */
+    SC_LEAK_GONE,
+    SC_NESTED,           /* Outer.peer <-> Outer, Outer.child -> an Inner.peer <-> Inner cycle */        /* SC_LEAK_A, but the module map names a file that is gone */            /* SC_CLEAN plus 3 rooted Node objects from site_b and SC_CYCLE */
 };
 
 /* Make the directory (LG_TEST_TMPDIR or /tmp) and learn this program's module. */

@@ -70,6 +70,34 @@ static void test_graph_missing_cycle_number_exits_2(void **state)
                          "--output", fx_path("none.dot"), NULL), LG_EXIT_USAGE);
 }
 
+static void test_graph_owned_cycle_drawn_inside_owner(void **state)
+{
+    const char *out = fx_path("nested.dot");
+
+    (void)state;
+    assert_int_equal(fx_cmd(lg_cmd_graph, "graph", fx_trace("nested", SC_NESTED), "--output",
+                            out, NULL), LG_EXIT_OK);
+    assert_true(fx_file_has(out, "label=\"owned cycle: 2 objects, 32 bytes\\nInner.peer -> Inner") &&
+                fx_count_in(out, "subgraph cluster_") == 2);
+}
+
+static void test_graph_owner_edge_into_owned_cycle_drawn(void **state)
+{
+    const char *out = fx_path("nested.dot");
+
+    (void)state;
+    assert_int_equal(fx_cmd(lg_cmd_graph, "graph", fx_trace("nested", SC_NESTED), "--output",
+                            out, NULL), LG_EXIT_OK);
+    assert_int_equal(fx_count_in(out, "[label=\"child\"]"), 1);
+}
+
+static void test_graph_owned_cycle_has_no_number(void **state)
+{
+    (void)state;
+    assert_int_equal(fx_cmd(lg_cmd_graph, "graph", fx_trace("nested", SC_NESTED), "--cycle", "2",
+                            "--output", fx_path("none.dot"), NULL), LG_EXIT_USAGE);
+}
+
 static void test_graph_without_cycles_is_empty_digraph(void **state)
 {
     const char *out = fx_path("empty.dot");
@@ -88,6 +116,9 @@ int main(void)
         cmocka_unit_test(test_graph_scanned_pointer_under_field_not_drawn_twice),
         cmocka_unit_test(test_graph_cycle_is_a_numbered_cluster),
         cmocka_unit_test(test_graph_missing_cycle_number_exits_2),
+        cmocka_unit_test(test_graph_owned_cycle_drawn_inside_owner),
+        cmocka_unit_test(test_graph_owner_edge_into_owned_cycle_drawn),
+        cmocka_unit_test(test_graph_owned_cycle_has_no_number),
         cmocka_unit_test(test_graph_without_cycles_is_empty_digraph),
     };
 
