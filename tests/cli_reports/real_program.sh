@@ -49,6 +49,13 @@ baseline_passes)
     jq -e '.leaks | map(.kind) == ["garbage_cycle"]' "$work/base.json" >/dev/null ||
         fail "$(cat "$work/base.json")"
     ;;
+memcheck_suppression_passes)
+    printf '{\n   cycle_ab_demo\n   Memcheck:Leak\n   match-leak-kinds: definite\n   fun:malloc\n   ...\n   fun:A_new\n   fun:demo\n}\n' \
+        >"$work/vg.supp"
+    "$lg" check --suppressions "$work/vg.supp" "$trace" >"$work/check.txt" ||
+        fail "suppressed leak failed: $(cat "$work/check.txt")"
+    grep -q 'suppressed: 144 bytes in 2 blocks' "$work/check.txt" || fail "$(cat "$work/check.txt")"
+    ;;
 graph_fields)
     "$lg" graph "$trace" --output "$work/g.dot"
     [ "$(grep -c -e '\[label="a"\]' -e '\[label="b"\]' "$work/g.dot")" = 2 ] || fail "$(cat "$work/g.dot")"
