@@ -23,38 +23,38 @@ trace=$(ls "$work"/*.trace | head -1)
 cd "$work"
 case "$what" in
 sarif_valid)
-    "$lg" report --format sarif --output "$work/r.sarif" "$trace" || true
-    python3 "$1" "$2" "$work/r.sarif" || fail "SARIF does not validate"
+    "$lg" report --format sarif --output "$work/$what.sarif" "$trace" || true
+    python3 "$1" "$2" "$work/$what.sarif" || fail "SARIF does not validate"
     ;;
 sarif_points_at_source)
     # run from the source tree's root: the uri is relative to it
     cd "$3"
-    "$lg" report --format sarif --output "$work/r.sarif" "$trace" || true
+    "$lg" report --format sarif --output "$work/$what.sarif" "$trace" || true
     jq -e '.runs[0].results | map(select(.ruleId == "garbage-cycle")) | length == 1 and
            (.[0].locations[0].physicalLocation | .artifactLocation.uri == "samples/cycle_ab.c"
             and .artifactLocation.uriBaseId == "SRCROOT" and .region.startLine > 0)' \
-        "$work/r.sarif" >/dev/null || fail "$(jq -c '.runs[0].results[0].locations' "$work/r.sarif")"
+        "$work/$what.sarif" >/dev/null || fail "$(jq -c '.runs[0].results[0].locations' "$work/$what.sarif")"
     ;;
 check_fails)
     rc=0
-    "$lg" check "$trace" >"$work/check.txt" || rc=$?
-    [ $rc -eq 1 ] || fail "check exited $rc, want 1: $(cat "$work/check.txt")"
+    "$lg" check "$trace" >"$work/$what.txt" || rc=$?
+    [ $rc -eq 1 ] || fail "check exited $rc, want 1: $(cat "$work/$what.txt")"
     grep -q '^leak: garbage cycle of 2 objects, .*: A\.b -> B, B\.a -> A at A_new (.*samples/cycle_ab\.c:[0-9]*)' \
-        "$work/check.txt" || fail "$(cat "$work/check.txt")"
+        "$work/$what.txt" || fail "$(cat "$work/$what.txt")"
     ;;
 baseline_passes)
     "$lg" check --write-baseline "$work/base.json" "$trace" >/dev/null
-    "$lg" check --baseline "$work/base.json" "$trace" >"$work/check.txt" ||
-        fail "known leak failed: $(cat "$work/check.txt")"
+    "$lg" check --baseline "$work/base.json" "$trace" >"$work/$what.txt" ||
+        fail "known leak failed: $(cat "$work/$what.txt")"
     jq -e '.leaks | map(.kind) == ["garbage_cycle"]' "$work/base.json" >/dev/null ||
         fail "$(cat "$work/base.json")"
     ;;
 memcheck_suppression_passes)
     printf '{\n   cycle_ab_demo\n   Memcheck:Leak\n   match-leak-kinds: definite\n   fun:malloc\n   ...\n   fun:A_new\n   fun:demo\n}\n' \
         >"$work/vg.supp"
-    "$lg" check --suppressions "$work/vg.supp" "$trace" >"$work/check.txt" ||
-        fail "suppressed leak failed: $(cat "$work/check.txt")"
-    grep -q 'suppressed: 144 bytes in 2 blocks' "$work/check.txt" || fail "$(cat "$work/check.txt")"
+    "$lg" check --suppressions "$work/vg.supp" "$trace" >"$work/$what.txt" ||
+        fail "suppressed leak failed: $(cat "$work/$what.txt")"
+    grep -q 'suppressed: 144 bytes in 2 blocks' "$work/$what.txt" || fail "$(cat "$work/$what.txt")"
     ;;
 graph_fields)
     "$lg" graph "$trace" --output "$work/g.dot"
