@@ -64,6 +64,17 @@ int fx_init(void)
     return hi > bias ? 0 : -1;
 }
 
+int fx_cleanup(void **state)
+{
+    char cmd[PATH_MAX + 16];
+
+    (void)state;
+    if (getenv("LG_TEST_KEEP") != NULL || dir[0] == '\0')
+        return 0;                    /* LG_TEST_KEEP=1 keeps the files to look at */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 const char *fx_path(const char *name)
 {
     static char paths[8][PATH_MAX + 64];

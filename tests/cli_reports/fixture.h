@@ -24,6 +24,8 @@ enum scenario {
 
 /* Make the directory (LG_TEST_TMPDIR or /tmp) and learn this program's module. */
 int fx_init(void);
+/* Remove the directory and what the tests wrote in it (a group teardown). */
+int fx_cleanup(void **state);
 /* Write a trace of the scenario to DIR/name and return its path (static buffer per call
  * slot: up to 8 live paths). */
 const char *fx_trace(const char *name, enum scenario sc);

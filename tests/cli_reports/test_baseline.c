@@ -191,5 +191,5 @@ int main(void)
         cmocka_unit_test(test_load_other_json_is_refused),
     };
 
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, fx_cleanup);
 }

@@ -392,5 +392,5 @@ int main(void)
         cmocka_unit_test(test_check_unreadable_baseline_exits_2),
     };
 
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, fx_cleanup);
 }

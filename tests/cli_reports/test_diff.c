@@ -131,5 +131,5 @@ int main(void)
         cmocka_unit_test(test_diff_unreadable_trace_exits_3),
     };
 
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, fx_cleanup);
 }

@@ -122,5 +122,5 @@ int main(void)
         cmocka_unit_test(test_graph_without_cycles_is_empty_digraph),
     };
 
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, fx_cleanup);
 }

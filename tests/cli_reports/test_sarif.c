@@ -253,5 +253,5 @@ int main(void)
         cmocka_unit_test(test_sarif_suppressed_record_left_out),
     };
 
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, fx_cleanup);
 }
