@@ -45,7 +45,8 @@ struct leak {
     int line;
     char *function;
     uint64_t bytes, blocks, cycles;
-    unsigned processes;
+    unsigned processes;              /* traces it appeared in */
+    const char *last_trace;          /* the last of them (argv string) */
     bool known;
     struct leak *next_in_order;
 };
@@ -291,7 +292,10 @@ static int add_record(struct check *c, const struct lg_opened *op, const struct 
     l->blocks += r->self.blocks + r->owned.blocks;
     if (r->kind == LG_LEAK_GARBAGE_CYCLE)
         l->cycles += r->count;
-    l->processes++;
+    if (l->last_trace != trace) {    /* two records of one process count once */
+        l->processes++;
+        l->last_trace = trace;
+    }
     return 0;
 }
 
