@@ -89,9 +89,12 @@ struct lg_map {
     struct lg_shard shards[LG_SHARDS];
 };
 
+/* Keys of one 4 KiB page share a shard and a neighbourhood of slots (their
+ * offset in the page picks the slot within it), so a run of allocations
+ * from one page touches a few cache lines instead of one each. */
 static inline uint64_t lg_hash_addr(uintptr_t a)
 {
-    return (uint64_t)(a >> 3) * 0x9E3779B97F4A7C15ull;
+    return (uint64_t)(a >> 12) * 0x9E3779B97F4A7C15ull;
 }
 static inline struct lg_shard *lg_map_shard(struct lg_map *m, uintptr_t key)
 {

@@ -14,7 +14,9 @@
 
 static inline size_t slot_of(uintptr_t key, size_t cap)
 {
-    return (size_t)(((unsigned __int128)(lg_hash_addr(key) << 7) * cap) >> 64);
+    size_t base = (size_t)(((unsigned __int128)(lg_hash_addr(key) << 7) * cap) >> 64);
+    size_t j = base + ((key >> 4) & 255);
+    return j < cap ? j : j - cap;       /* cap >= 256 */
 }
 
 static inline size_t step(size_t j, size_t cap)

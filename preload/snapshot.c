@@ -139,35 +139,8 @@ static void strings_reset(void)
 
 /* ---- sorting and lookup ---------------------------------------------------- */
 
-static void sort_pairs(struct pair *a, size_t n)
+static void insertion_sort(struct pair *a, size_t n)
 {
-    while (n > 24) {
-        uint64_t x = a[0].addr, y = a[n / 2].addr, z = a[n - 1].addr;
-        uint64_t pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        size_t i = 0, j = n - 1;
-        for (;;) {
-            while (a[i].addr < pivot)
-                i++;
-            while (a[j].addr > pivot)
-                j--;
-            if (i >= j)
-                break;
-            struct pair t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-            i++;
-            j--;
-        }
-        size_t left = j + 1;            /* [0, left) <= pivot <= [left, n) */
-        if (left < n - left) {
-            sort_pairs(a, left);
-            a += left;
-            n -= left;
-        } else {
-            sort_pairs(a + left, n - left);
-            n = left;
-        }
-    }
     for (size_t i = 1; i < n; i++) {
         struct pair t = a[i];
         size_t j = i;
@@ -177,6 +150,57 @@ static void sort_pairs(struct pair *a, size_t n)
         }
         a[j] = t;
     }
+}
+
+/* In-place MSD radix sort (American flag sort) on the address, 8 bits per
+ * level from the highest bit in which the addresses differ: no second
+ * buffer, so sorting 3.2M blocks needs no memory beyond the copy. */
+static void radix_sort(struct pair *a, size_t n, int shift)
+{
+    if (n < 48 || shift < 0) {
+        insertion_sort(a, n);
+        return;
+    }
+    size_t count[256] = {0}, start[256], next[256];
+    for (size_t i = 0; i < n; i++)
+        count[(a[i].addr >> shift) & 255]++;
+    size_t sum = 0;
+    for (int d = 0; d < 256; d++) {
+        start[d] = next[d] = sum;
+        sum += count[d];
+    }
+    for (int d = 0; d < 256; d++) {
+        size_t end = start[d] + count[d];
+        while (next[d] < end) {
+            struct pair t = a[next[d]];
+            int k = (int)((t.addr >> shift) & 255);
+            while (k != d) {            /* cycle t into its bucket */
+                struct pair u = a[next[k]];
+                a[next[k]++] = t;
+                t = u;
+                k = (int)((t.addr >> shift) & 255);
+            }
+            a[next[d]++] = t;
+        }
+    }
+    for (int d = 0; d < 256; d++)
+        if (count[d] > 1)
+            radix_sort(a + start[d], count[d], shift - 8);
+}
+
+static void sort_pairs(struct pair *a, size_t n)
+{
+    if (n < 2)
+        return;
+    uint64_t lo = a[0].addr, hi = a[0].addr;
+    for (size_t i = 1; i < n; i++) {
+        if (a[i].addr < lo)
+            lo = a[i].addr;
+        if (a[i].addr > hi)
+            hi = a[i].addr;
+    }
+    int top = 63 - __builtin_clzll((lo ^ hi) | 1);   /* highest differing bit */
+    radix_sort(a, n, top >= 7 ? top - 7 : 0);
 }
 
 struct heap {
