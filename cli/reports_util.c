@@ -276,10 +276,19 @@ void lg_record_headline(const struct lg_analysis *a, const struct lg_record *r, 
     }
 }
 
+static char **said;                  /* warnings printed so far (process-wide) */
+static size_t nsaid;
+
+static void forget_warnings(void)
+{
+    while (nsaid > 0)
+        free(said[--nsaid]);
+    free(said);
+    said = NULL;
+}
+
 void lg_print_symbolizer_warnings(struct lg_symbolizer *sym)
 {
-    static char **said;              /* lines printed so far (process-wide) */
-    static size_t nsaid;
 
     for (const char *const *w = lg_symbolizer_warnings(sym); *w != NULL; w++) {
         size_t i = 0;
@@ -290,6 +299,8 @@ void lg_print_symbolizer_warnings(struct lg_symbolizer *sym)
         if (i < nsaid)
             continue;
         fprintf(stderr, "leakgraph: %s\n", *w);
+        if (said == NULL)
+            atexit(forget_warnings);
         grown = realloc(said, (nsaid + 1) * sizeof(*said));
         if (grown == NULL)
             continue;

@@ -63,6 +63,22 @@ struct session {
 
 static struct session *sessions;    /* process-wide; see struct session */
 
+/* At exit: a leak checker that leaves its own heap to Valgrind is no example. */
+static void end_sessions(void)
+{
+    while (sessions != NULL) {
+        struct session *next = sessions->next;
+
+        if (sessions->dwfl != NULL)
+            dwfl_end(sessions->dwfl);
+        free(sessions->path);
+        free(sessions->debuginfo_path);
+        free(sessions->build_id);
+        free(sessions);
+        sessions = next;
+    }
+}
+
 struct mod_sess {
     int opened;
     struct session *ses;             /* NULL: offsets only, no warning */
@@ -296,6 +312,8 @@ static void open_module(struct lg_symbolizer *sym, uint32_t i)
         ses = open_session(m, sym->debuginfo_path);
         if (ses == NULL)
             return;
+        if (sessions == NULL)
+            atexit(end_sessions);
         ses->next = sessions;
         sessions = ses;
     }
