@@ -14,7 +14,11 @@
  *   - relatedLocations = where each member of a garbage cycle was allocated,
  *     or where each unmatched incref of a reference leak was taken;
  *   - partialFingerprints["leakgraph/v1"] = FNV-1a of the leak's identity
- *     (lg_leak_key: kind, type, stack functions), stable across rebuilds. */
+ *     (lg_leak_key: kind, type, stack functions), stable across rebuilds;
+ *   - records with the same identity in several processes (a report over
+ *     many traces) are one result: occurrenceCount says how many records,
+ *     properties.processes in how many processes, totalBytes/totalBlocks
+ *     their sum; the first record found gives the locations. */
 #include "sarif.h"
 
 #include <errno.h>
@@ -22,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <uthash.h>
 
 #include "baseline.h"
 #include "reports_util.h"
@@ -65,6 +71,17 @@ static const struct {
         "Reference taken and never released",
         "The object's reference count counts a reference no live object or root holds: an "
         "incref without its decref. The unmatched increfs are listed as related locations." },
+};
+
+/* The records that share one identity. */
+struct group {
+    UT_hash_handle hh;
+    char *key;
+    size_t input;                    /* first record: in[input].a->records[record] */
+    uint32_t record;
+    uint64_t count, processes, bytes, blocks;
+    size_t last_input;
+    struct group *next;              /* in order of first appearance */
 };
 
 struct ctx {
@@ -237,7 +254,7 @@ static void put_related(struct ctx *c, const struct lg_sarif_input *in, const st
 }
 
 static void put_result(struct ctx *c, const struct lg_sarif_input *in, const struct lg_record *r,
-                       bool *first)
+                       const struct group *g, bool *first)
 {
     const struct lg_analysis *a = in->a;
     const struct lg_snap *s = a->snap;
@@ -248,12 +265,18 @@ static void put_result(struct ctx *c, const struct lg_sarif_input *in, const str
     char *key;
 
     lg_record_headline(a, r, headline, sizeof(headline));
+    if (g->processes > 1) {
+        size_t used = strlen(headline);
+
+        snprintf(headline + used, sizeof(headline) - used, " (in %" PRIu64 " processes, %" PRIu64
+                 " bytes in %" PRIu64 " blocks in all)", g->processes, g->bytes, g->blocks);
+    }
     fputs(*first ? "\n    " : ",\n    ", c->out);
     *first = false;
     fprintf(c->out, "{\"ruleId\": \"%s\", \"ruleIndex\": %d, \"level\": \"%s\", \"message\": "
             "{\"text\": ", rules[r->kind].id, (int)r->kind, rules[r->kind].level);
     lg_json_string(c->out, headline);
-    fputs("},\n     \"locations\": [", c->out);
+    fprintf(c->out, "}, \"occurrenceCount\": %" PRIu64 ",\n     \"locations\": [", g->count);
     if (p != NULL)
         put_location(c, s, p, NULL, -1);
     fputc(']', c->out);
@@ -284,7 +307,60 @@ static void put_result(struct ctx *c, const struct lg_sarif_input *in, const str
     lg_json_string(c->out, in->trace->exe);
     fputs(", \"trace\": ", c->out);
     lg_json_string(c->out, in->trace->path);
-    fputs("}}", c->out);
+    fprintf(c->out, ", \"processes\": %" PRIu64 ", \"totalBytes\": %" PRIu64
+            ", \"totalBlocks\": %" PRIu64 "}}", g->processes, g->bytes, g->blocks);
+}
+
+/* Group the shown records by identity; returns the first group (list in
+ * order of appearance, hashed in *table), NULL when none or out of memory. */
+static struct group *group_records(struct ctx *c, const struct lg_sarif_input *in, size_t n,
+                                   bool show_reachable, struct group **table)
+{
+    struct group *first = NULL, *last = NULL, *g;
+
+    for (size_t i = 0; i < n; i++) {
+        for (uint32_t k = 0; k < in[i].a->nrecords; k++) {
+            const struct lg_record *r = &in[i].a->records[k];
+            size_t nf;
+            char *key;
+
+            if (r->suppressed || (r->kind == LG_LEAK_STILL_REACHABLE && !show_reachable))
+                continue;
+            nf = lg_stack_frames(in[i].a->snap, in[i].sym, r->stack, c->frames, LG_MAX_FRAMES);
+            key = lg_leak_key(lg_leak_kind_name(r->kind), lg_record_type(in[i].a, r), c->frames,
+                              nf);
+            if (key == NULL)
+                continue;
+            HASH_FIND_STR(*table, key, g);
+            if (g == NULL) {
+                g = calloc(1, sizeof(*g));
+                if (g == NULL) {
+                    free(key);
+                    continue;
+                }
+                g->key = key;
+                g->input = i;
+                g->record = k;
+                g->last_input = SIZE_MAX;
+                HASH_ADD_KEYPTR(hh, *table, g->key, strlen(g->key), g);
+                if (last != NULL)
+                    last->next = g;
+                else
+                    first = g;
+                last = g;
+            } else {
+                free(key);
+            }
+            g->count++;
+            g->bytes += r->self.bytes + r->owned.bytes;
+            g->blocks += r->self.blocks + r->owned.blocks;
+            if (g->last_input != i) {
+                g->processes++;
+                g->last_input = i;
+            }
+        }
+    }
+    return first;
 }
 
 static void put_rules(FILE *out)
@@ -305,6 +381,7 @@ static void put_rules(FILE *out)
 int lg_render_sarif(FILE *out, const struct lg_sarif_input *in, size_t n, bool show_reachable)
 {
     struct ctx c = { .out = out };
+    struct group *table = NULL, *groups, *g, *gtmp;
     bool first = true;
 
     c.frames = malloc(LG_MAX_FRAMES * sizeof(*c.frames));
@@ -329,16 +406,15 @@ int lg_render_sarif(FILE *out, const struct lg_sarif_input *in, size_t n, bool s
         fputs("\"file:///\"", out);
     }
     fputs("}},\n    \"results\": [", out);
-    for (size_t i = 0; i < n; i++) {
-        for (uint32_t k = 0; k < in[i].a->nrecords; k++) {
-            const struct lg_record *r = &in[i].a->records[k];
-
-            if (r->suppressed || (r->kind == LG_LEAK_STILL_REACHABLE && !show_reachable))
-                continue;
-            put_result(&c, &in[i], r, &first);
-        }
-    }
+    groups = group_records(&c, in, n, show_reachable, &table);
+    for (g = groups; g != NULL; g = g->next)
+        put_result(&c, &in[g->input], &in[g->input].a->records[g->record], g, &first);
     fputs("]\n  }]\n}\n", out);
+    HASH_ITER(hh, table, g, gtmp) {
+        HASH_DEL(table, g);
+        free(g->key);
+        free(g);
+    }
     free(c.frames);
     return ferror(out) ? -EIO : 0;
 }
