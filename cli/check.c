@@ -15,6 +15,7 @@
  *      leaks hold more than N bytes (their own and what they own);
  *      --max-cycles N fails when there are more than N new garbage cycles,
  *      and cycles are then judged by that count, not by their bytes.
+ * A TRACE that is a directory stands for every *.trace file in it.
  * Exit: 0 pass, 1 fail, 2 usage, 3 unreadable trace. */
 #include <errno.h>
 #include <getopt.h>
@@ -22,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 
 #include <uthash.h>
 
@@ -67,8 +70,10 @@ struct check {
     struct lg_amount suppressed;
     uint64_t new_leaks, new_bytes, new_blocks, new_cycles, new_noncycle;
     uint64_t known_leaks, fixed_leaks;
-    char **traces;
+    char **traces;                   /* owned array; entries are argv or owned */
     size_t ntraces;
+    char **owned;                    /* file names found in directories */
+    size_t nowned;
     uint32_t *pids, *snap_seqs;
 };
 
@@ -80,7 +85,7 @@ static int usage(const char *msg)
             "usage: leakgraph check [--fail-on none|definite|possible|reachable] [--max-bytes N]\n"
             "                       [--max-cycles N] [--baseline FILE] [--write-baseline FILE]\n"
             "                       [--suppressions FILE]... [--format text|json] [--output FILE]\n"
-            "                       TRACE...\n");
+            "                       TRACE|DIR...\n");
     return LG_EXIT_USAGE;
 }
 
@@ -109,6 +114,57 @@ static int parse_u64(const char *s, uint64_t *out)
     errno = 0;
     *out = strtoull(s, &end, 10);
     return errno != 0 || *end != '\0' ? -EINVAL : 0;
+}
+
+static int push_trace(struct check *c, char *path)
+{
+    char **grown = realloc(c->traces, (c->ntraces + 1) * sizeof(*grown));
+
+    if (grown == NULL)
+        return -ENOMEM;
+    c->traces = grown;
+    c->traces[c->ntraces++] = path;
+    return 0;
+}
+
+static int is_trace_name(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+
+    return n > 6 && strcmp(d->d_name + n - 6, ".trace") == 0;
+}
+
+/* A TRACE argument: a file, or a directory whose *.trace files (sorted by
+ * name) are all read, so that CI need not pass thousands of names. */
+static int add_trace_arg(struct check *c, char *arg)
+{
+    struct dirent **names;
+    struct stat st;
+    int n, rc = 0;
+
+    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode))
+        return push_trace(c, arg);
+    n = scandir(arg, &names, is_trace_name, alphasort);
+    if (n < 0)
+        return push_trace(c, arg);   /* reading it fails later, with the reason */
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(arg) + strlen(names[i]->d_name) + 2;
+        char *path = rc == 0 ? malloc(len) : NULL;
+        char **grown = path != NULL ? realloc(c->owned, (c->nowned + 1) * sizeof(*grown)) : NULL;
+
+        if (grown == NULL) {
+            free(path);
+            rc = -ENOMEM;
+        } else {
+            c->owned = grown;
+            snprintf(path, len, "%s/%s", arg, names[i]->d_name);
+            c->owned[c->nowned++] = path;
+            rc = push_trace(c, path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
 }
 
 static int parse_args(struct check *c, int argc, char **argv)
@@ -200,8 +256,9 @@ static int parse_args(struct check *c, int argc, char **argv)
     }
     if (optind >= argc)
         return usage("no trace given");
-    c->traces = argv + optind;
-    c->ntraces = (size_t)(argc - optind);
+    for (int i = optind; i < argc; i++)
+        if (add_trace_arg(c, argv[i]) < 0)
+            return usage("out of memory");
     return 0;
 }
 
@@ -513,6 +570,10 @@ static void free_check(struct check *c)
     lg_baseline_free(c->baseline);
     lg_baseline_free(c->written);
     free(c->supp_paths);
+    for (size_t i = 0; i < c->nowned; i++)
+        free(c->owned[i]);
+    free(c->owned);
+    free(c->traces);
     free(c->pids);
     free(c->snap_seqs);
 }
@@ -528,7 +589,7 @@ int lg_cmd_check(int argc, char **argv)
 
     rc = parse_args(&c, argc, argv);
     if (rc != 0) {
-        free(c.supp_paths);
+        free_check(&c);
         return rc < 0 ? LG_EXIT_OK : rc;
     }
     rc = LG_EXIT_USAGE;

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -203,6 +205,21 @@ static void test_check_gone_module_leak_shown_as_offset(void **state)
     assert_non_null(strstr(slurp(fx_path("out")), "at fixture-app+0x"));
 }
 
+static void test_check_directory_stands_for_its_traces(void **state)
+{
+    char dir[4200];
+
+    (void)state;
+    snprintf(dir, sizeof(dir), "%s", fx_path("tracedir"));
+    assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+    fx_trace("tracedir/d1.trace", SC_CLEAN);
+    fx_trace("tracedir/d2.trace", SC_LEAK_A);
+    fx_trace("tracedir/notes.txt", SC_LEAK_A);      /* not a .trace: not read */
+    check("--format", "json", "--output", fx_path("dir.json"), dir, NULL);
+    assert_true(fx_jq(fx_path("dir.json"), ".verdict == \"fail\" and (.traces | map(.path | "
+                                         "split(\"/\") | last) == [\"d1.trace\", \"d2.trace\"])"));
+}
+
 /* ---- suppressions --------------------------------------------------------- */
 
 static void test_check_suppressed_leak_passes(void **state)
@@ -372,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_check_reference_leak_fails),
         cmocka_unit_test(test_check_leak_in_any_trace_fails),
         cmocka_unit_test(test_check_same_leak_in_two_traces_is_one_line),
+        cmocka_unit_test(test_check_directory_stands_for_its_traces),
         cmocka_unit_test(test_check_missing_module_warns_once_for_two_traces),
         cmocka_unit_test(test_check_gone_module_leak_shown_as_offset),
         cmocka_unit_test(test_check_suppressed_leak_passes),
