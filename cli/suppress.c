@@ -5,7 +5,8 @@
  * i.e. the pattern is found as a substring, `*` matches any run of
  * characters, a leading `^` anchors at the start and a trailing `$` at the
  * end. It is tried against the function name, the source file and the
- * module path of every frame; it suppresses every kind of leak. Other
+ * module path of every frame; it suppresses every kind of leak (not still
+ * reachable blocks, which LeakSanitizer never reports). Other
  * sanitizer types (`race:`, `interceptor_via_fun:`, ...) are skipped.
  *
  * Valgrind blocks, `{ name  Memcheck:Leak  [match-leak-kinds: ...]  frame* }`:
@@ -263,6 +264,8 @@ static int supp_matches(const struct supp *s, unsigned kbit, const struct lg_fra
     size_t lead = 0;
 
     if (s->is_lsan) {
+        if (kbit == KIND_REACHABLE)
+            return 0;                /* LeakSanitizer never reports reachable blocks */
         for (size_t i = 0; i < n; i++) {
             const char *mod = module_path(&frames[i], snap);
 
@@ -506,7 +509,7 @@ int lg_suppressions_add_file(struct lg_suppressions *set, const char *path, char
                 }
                 memset(&cur, 0, sizeof(cur));
                 cur.is_lsan = 1;
-                cur.kinds = KIND_ALL;
+                cur.kinds = KIND_ALL & ~KIND_REACHABLE;
                 cur.lsan_pattern = strdup(pat);
                 cur.name = malloc(strlen(pat) + 6);
                 if (cur.name == NULL || cur.lsan_pattern == NULL) {
