@@ -42,12 +42,37 @@ static const char *frame_name(const struct lg_frame *f, char *buf, size_t len)
     return f->module != NULL ? buf : "?";
 }
 
+/* Frames below main and a thread's start routine are the C library's own
+ * (_start, __libc_start_call_main, start_thread, clone3) and differ between
+ * glibc versions: they are no part of a leak's identity. */
+size_t lg_identity_depth(const struct lg_frame *f, size_t n)
+{
+    static const char *const below[] = { "_start", "__libc_start_main", "__libc_start_main_impl",
+                                         "__libc_start_call_main", "start_thread", "clone",
+                                         "clone3", NULL };
+
+    for (size_t i = 0; i < n; i++)
+        if (f[i].function != NULL && strcmp(f[i].function, "main") == 0)
+            return i + 1;
+    while (n > 0 && f[n - 1].function != NULL) {
+        size_t k = 0;
+
+        while (below[k] != NULL && strcmp(below[k], f[n - 1].function) != 0)
+            k++;
+        if (below[k] == NULL)
+            break;
+        n--;
+    }
+    return n;
+}
+
 char *lg_leak_key(const char *kind, const char *type, const struct lg_frame *f, size_t n)
 {
     size_t len = strlen(kind) + (type != NULL ? strlen(type) : 0) + 4;
     char buf[300];
     char *key, *p;
 
+    n = lg_identity_depth(f, n);
     for (size_t i = 0; i < n; i++)
         len += strlen(frame_name(&f[i], buf, sizeof(buf))) + 1;
     key = malloc(len);
@@ -146,6 +171,7 @@ int lg_baseline_add(struct lg_baseline *b, const char *kind, const char *type,
     char buf[300];
 
     e.key = lg_leak_key(kind, type, f, n);
+    n = lg_identity_depth(f, n);     /* the file lists what the identity uses */
     e.kind = strdup(kind);
     e.type = type != NULL ? strdup(type) : NULL;
     e.stack = calloc(n > 0 ? n : 1, sizeof(*e.stack));

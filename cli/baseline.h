@@ -24,8 +24,13 @@ struct lg_baseline_entry {
 
 struct lg_baseline;
 
+/* How many of the frames a leak's identity uses (see lg_leak_key). */
+size_t lg_identity_depth(const struct lg_frame *f, size_t n);
+
 /* The identity of a leak: "kind|type|f1;f2;..." with each frame's function,
- * or "module!?" when unknown, or "?" without a module. malloc'd. */
+ * or "module!?" when unknown, or "?" without a module, down to main (or the
+ * thread's start routine): the C library's frames below it are left out.
+ * malloc'd. */
 char *lg_leak_key(const char *kind, const char *type, const struct lg_frame *f, size_t n);
 
 struct lg_baseline *lg_baseline_new(void);     /* NULL + errno */

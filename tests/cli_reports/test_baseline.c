@@ -45,6 +45,36 @@ static void test_key_ignores_addresses_and_lines(void **state)
     free(b);
 }
 
+static void test_key_ignores_libc_frames_below_main(void **state)
+{
+    struct lg_frame old_glibc[] = { run1[0], run1[1], run1[2],
+                                    { 0x7f10, "__libc_start_main", NULL, 0, "libc.so.6", 0, 0 },
+                                    { 0x5510, "_start", NULL, 0, "app", 0, 0 } };
+    struct lg_frame new_glibc[] = { run1[0], run1[1], run1[2],
+                                    { 0x7f20, "__libc_start_call_main", NULL, 0, "libc.so.6", 0, 0 },
+                                    { 0x7f30, "__libc_start_main_impl", NULL, 0, "libc.so.6", 0, 0 },
+                                    { 0x5520, "_start", NULL, 0, "app", 0, 0 } };
+    char *a = lg_leak_key("definitely_lost", NULL, old_glibc, 5);
+    char *b = lg_leak_key("definitely_lost", NULL, new_glibc, 6);
+
+    (void)state;
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+}
+
+static void test_key_of_thread_stack_ends_at_its_routine(void **state)
+{
+    struct lg_frame f[] = { { 0x10, "worker", "w.c", 3, "app", 0, 0 },
+                            { 0x7f20, "start_thread", NULL, 0, "libc.so.6", 0, 0 },
+                            { 0x7f30, "clone3", NULL, 0, "libc.so.6", 0, 0 } };
+    char *k = lg_leak_key("definitely_lost", NULL, f, 3);
+
+    (void)state;
+    assert_string_equal(k, "definitely_lost||worker");
+    free(k);
+}
+
 static void test_key_differs_by_kind(void **state)
 {
     char *a = lg_leak_key("definitely_lost", NULL, run1, 3);
@@ -179,6 +209,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_ignores_addresses_and_lines),
+        cmocka_unit_test(test_key_ignores_libc_frames_below_main),
+        cmocka_unit_test(test_key_of_thread_stack_ends_at_its_routine),
         cmocka_unit_test(test_key_differs_by_kind),
         cmocka_unit_test(test_key_differs_by_type),
         cmocka_unit_test(test_key_unknown_function_uses_module),
