@@ -2,10 +2,13 @@
  * per-thread cache of unwind info makes repeated stacks cheap), then
  * deduplicated into the stack table. Owns the table: a fixed array of
  * bucket heads read without a lock (nodes are immutable once published) and
- * an id -> node array; only insertion takes a lock. The shim's own frames
- * (the hook that called us) are skipped by address. */
+ * an id -> node array; only insertion takes a lock. In front of it, a
+ * per-thread cache from a stack's 64-bit hash to its id. The shim's own
+ * frames (the hook that called us) are skipped by address. */
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -30,6 +33,9 @@ static struct node **by_id[MAX_STACKS / ID_CHUNK];
 static atomic_uint n_ids;
 static lg_lock insert_lock;
 static uintptr_t self_start, self_end;  /* the shim's executable segment */
+static pthread_key_t tc_key;            /* releases a thread's cache (below) */
+static int tc_key_ok;
+static void tc_release(void *arg);
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -52,8 +58,17 @@ void lg_stacks_init(void)
 {
     if (buckets == NULL)
         buckets = lg_map_pages(sizeof(*buckets) << BUCKET_BITS);
+    tc_key_ok = pthread_key_create(&tc_key, tc_release) == 0;
     dl_iterate_phdr(find_self, (void *)(uintptr_t)&lg_stacks_init);
-    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    /* per-thread caching measured fastest (docs/shim.md); the variable is
+     * there to measure it again */
+    const char *c = getenv("LEAKGRAPH_UNW_CACHE");
+    unw_caching_policy_t policy = UNW_CACHE_PER_THREAD;
+    if (c && strcmp(c, "none") == 0)
+        policy = UNW_CACHE_NONE;
+    else if (c && strcmp(c, "global") == 0)
+        policy = UNW_CACHE_GLOBAL;
+    unw_set_caching_policy(unw_local_addr_space, policy);
 }
 
 bool lg_ip_is_own(uintptr_t ip)
@@ -61,16 +76,68 @@ bool lg_ip_is_own(uintptr_t ip)
     return ip >= self_start && ip < self_end;
 }
 
+/* Two independent lanes, so the multiplies of neighbouring frames overlap. */
 static uint64_t hash_frames(void *const *f, int n)
 {
-    uint64_t h = 0x84222325cbf29ce4ull ^ (uint64_t)n;
-    for (int i = 0; i < n; i++) {
-        h ^= (uintptr_t)f[i];
-        h *= 0x100000001b3ull;
-        h ^= h >> 29;
+    uint64_t a = 0x84222325cbf29ce4ull ^ (uint64_t)n, b = 0x9E3779B97F4A7C15ull;
+    int i = 0;
+    for (; i + 1 < n; i += 2) {
+        a = (a ^ (uintptr_t)f[i]) * 0x100000001b3ull;
+        b = (b ^ (uintptr_t)f[i + 1]) * 0xff51afd7ed558ccdull;
     }
-    return h;
+    if (i < n)
+        a = (a ^ (uintptr_t)f[i]) * 0x100000001b3ull;
+    uint64_t h = a ^ (b >> 31) ^ (b << 17);
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 32;
+    return h | 1;                       /* 0 marks an empty cache entry */
 }
+
+/* ---- per-thread cache: hash -> stack id ----------------------------------
+ * The shared table's buckets are a cache miss per lookup; a thread that
+ * allocates from the same few hundred stacks finds them here. A 64-bit hash
+ * match is taken as identity (a false match is a 2^-64 event). Caches of
+ * exited threads are reused. */
+#define TC_BITS 10
+
+struct tcache {
+    uint64_t hash[1u << TC_BITS];
+    uint32_t id[1u << TC_BITS];
+    struct tcache *next_free;
+};
+
+static __thread struct tcache *tc;
+static struct tcache *tc_free;
+static lg_lock tc_lock;
+
+static void tc_release(void *arg)
+{
+    struct tcache *c = arg;
+    lg_lock_take(&tc_lock);
+    c->next_free = tc_free;
+    tc_free = c;
+    lg_lock_drop(&tc_lock);
+    tc = NULL;
+}
+
+static struct tcache *tc_get(void)
+{
+    if (!tc_key_ok)
+        return NULL;
+    lg_lock_take(&tc_lock);
+    struct tcache *c = tc_free;
+    if (c)
+        tc_free = c->next_free;
+    lg_lock_drop(&tc_lock);
+    if (c == NULL && (c = lg_arena_alloc(sizeof *c)) == NULL)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    pthread_setspecific(tc_key, c);     /* may allocate: we are under the guard */
+    return tc = c;
+}
+
+static uint32_t lookup(uint64_t h, void **frames, int depth);
 
 static struct node *find(struct node *n, uint64_t h, void *const *f, int depth)
 {
@@ -86,6 +153,20 @@ uint32_t lg_stack_capture_from(void **frames, int depth)
     if (buckets == NULL || depth < 0)
         return LG_NONE;
     uint64_t h = hash_frames(frames, depth);
+    struct tcache *c = tc ? tc : tc_get();
+    size_t ci = (size_t)(h >> (64 - TC_BITS));
+    if (LG_LIKELY(c != NULL) && c->hash[ci] == h)
+        return c->id[ci];
+    uint32_t id = lookup(h, frames, depth);
+    if (c != NULL && id != LG_NONE) {
+        c->hash[ci] = h;
+        c->id[ci] = id;
+    }
+    return id;
+}
+
+static uint32_t lookup(uint64_t h, void **frames, int depth)
+{
     struct node *_Atomic *b = &buckets[h >> (64 - BUCKET_BITS)];
     struct node *n = find(atomic_load_explicit(b, memory_order_acquire), h, frames, depth);
     if (LG_LIKELY(n != NULL))
@@ -152,9 +233,11 @@ const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth)
 void lg_stacks_lock(void)
 {
     lg_lock_take(&insert_lock);
+    lg_lock_take(&tc_lock);
 }
 
 void lg_stacks_unlock(void)
 {
+    lg_lock_drop(&tc_lock);
     lg_lock_drop(&insert_lock);
 }
