@@ -9,6 +9,7 @@ packages=(
     libcmocka-dev                     # unit tests
     libdw-dev libelf-dev              # offline symbolization (elfutils)
     jq                                # end-to-end tests read the JSON report
+    python3-jsonschema                # validates SARIF output against its schema
     valgrind                          # e2e: compare leak numbers with memcheck
     clang libclang-rt-14-dev          # the trace reader's libFuzzer harness
     file                              # e2e: inspect binaries

@@ -24,7 +24,7 @@ cd "$work"
 case "$what" in
 sarif_valid)
     "$lg" report --format sarif --output "$work/$what.sarif" "$trace" || true
-    python3 "$1" "$2" "$work/$what.sarif" || fail "SARIF does not validate"
+    /usr/bin/python3 "$1" "$2" "$work/$what.sarif" || fail "SARIF does not validate"
     ;;
 sarif_points_at_source)
     # run from the source tree's root: the uri is relative to it

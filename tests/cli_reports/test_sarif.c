@@ -65,7 +65,7 @@ static void test_sarif_leaks_validate_against_schema(void **state)
     (void)state;
     assert_int_equal(sarif_of(out, true, fx_trace("leak_ab", SC_LEAK_AB),
                               fx_trace("possible", SC_POSSIBLE)), 0);
-    snprintf(command, sizeof(command), "python3 '%s' '%s' '%s'", VALIDATE, SCHEMA, out);
+    snprintf(command, sizeof(command), "/usr/bin/python3 '%s' '%s' '%s'", VALIDATE, SCHEMA, out);
     assert_int_equal(system(command), 0);
 }
 
@@ -77,7 +77,7 @@ static void test_sarif_refcount_leaks_validate_against_schema(void **state)
     (void)state;
     assert_int_equal(sarif_of(out, false, fx_trace("cycle", SC_CYCLE),
                               fx_trace("refleak", SC_REFLEAK)), 0);
-    snprintf(command, sizeof(command), "python3 '%s' '%s' '%s'", VALIDATE, SCHEMA, out);
+    snprintf(command, sizeof(command), "/usr/bin/python3 '%s' '%s' '%s'", VALIDATE, SCHEMA, out);
     assert_int_equal(system(command), 0);
 }
 
