@@ -7,7 +7,8 @@
 #   mixed1   lg_bench_mixed_malloc 5000000 1   5M malloc/free pairs, 1 thread
 #   mixed2   lg_bench_mixed_malloc 5000000 2   the same pairs over 2 threads
 #   rc       lg_bench_rc_workload 200000       librefcount objects, incref/decref
-#   python   python3 (PYTHONMALLOC=malloc) building a dict of 300k strs
+#   rc_nohist  the same with LEAKGRAPH_HISTORY=off (no stack per incref/decref)
+#   python   python3 (PYTHONMALLOC=malloc) building a dict of 1M strs
 #   cc1      gcc's cc1 -O2 on a generated C file (gen_c_input.py 150)
 #   live     lg_bench_live_blocks 3200000      3.2M live blocks (233 MB) at exit
 set -eu
@@ -29,8 +30,9 @@ workload() {
     mixed1) echo "$b/lg_bench_mixed_malloc 5000000 1" ;;
     mixed2) echo "$b/lg_bench_mixed_malloc 5000000 2" ;;
     rc) echo "$b/lg_bench_rc_workload 200000" ;;
+    rc_nohist) echo "env LEAKGRAPH_HISTORY=off $b/lg_bench_rc_workload 200000" ;;
     python) echo "env PYTHONMALLOC=malloc $py -c 'd={}
-for i in range(300000): d.setdefault(i%5000,[]).append(str(i)*3)'" ;;
+for i in range(1000000): d.setdefault(i%5000,[]).append(str(i)*3)'" ;;
     cc1) echo "$cc1 -quiet -O2 $tmp/input.c -o /dev/null" ;;
     live) echo "$b/lg_bench_live_blocks 3200000" ;;
     esac
@@ -53,7 +55,7 @@ median() {   # hyperfine median in seconds
 
 printf '| workload | bare (s) | leakgraph | leakgraph depth 0 | heaptrack | LeakSanitizer | Valgrind |\n'
 printf '|---|---|---|---|---|---|---|\n'
-for w in mixed1 mixed2 rc python cc1 live; do
+for w in mixed1 mixed2 rc rc_nohist python cc1 live; do
     cmd=$(workload $w)
     base=$(median "$cmd")
     line="| $w | $(printf %.3f "$base")"
