@@ -130,14 +130,15 @@ static bool take_block(void *p, uint64_t *meta)
     return had;
 }
 
-static void after_hook(void)
+static void after_hook(uintptr_t caller)
 {
     if (LG_UNLIKELY(atomic_load_explicit(&lg_snapshot_pending, memory_order_relaxed)))
-        lg_run_pending_snapshot();
+        lg_run_pending_snapshot(caller);
 }
 
-/* Records block p of size bytes allocated by the caller of the hook. */
-static inline void record_alloc(void *p, size_t size)
+/* Records block p of size bytes allocated by caller, the code that called
+ * the hook. */
+static inline void record_alloc(void *p, size_t size, uintptr_t caller)
 {
     if (!recording() || lg_in_hook)
         return;
@@ -150,7 +151,7 @@ static inline void record_alloc(void *p, size_t size)
     }
     put_block(p, lg_meta_make(size, stack));   /* keeps errno (map.c) */
     lg_in_hook = 0;
-    after_hook();
+    after_hook(caller);
 }
 
 static inline void record_free(void *p)
@@ -161,13 +162,15 @@ static inline void record_free(void *p)
 
 /* ---- the family ---------------------------------------------------------- */
 
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
 LG_EXPORT void *malloc(size_t size)
 {
     if (LG_UNLIKELY(booting()))
         return boot_alloc(size, 16);
     void *p = real.malloc(size);
     if (LG_LIKELY(p != NULL))
-        record_alloc(p, size);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -183,7 +186,7 @@ LG_EXPORT void *calloc(size_t n, size_t size)
     }
     void *p = real.calloc(n, size);
     if (LG_LIKELY(p != NULL))
-        record_alloc(p, n * size);
+        record_alloc(p, n * size, CALLER);
     return p;
 }
 
@@ -197,7 +200,7 @@ LG_EXPORT void free(void *p)
     real.free(p);
 }
 
-static void *realloc_common(void *p, size_t n, size_t size, bool is_array)
+static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintptr_t caller)
 {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
@@ -225,7 +228,7 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array)
     }
     if (recording()) {
         if (!lg_in_hook)
-            record_alloc(q, total);
+            record_alloc(q, total, caller);
         else if (had)
             put_block(q, lg_meta_make(total, lg_meta_stack(old)));
     }
@@ -234,12 +237,12 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array)
 
 LG_EXPORT void *realloc(void *p, size_t size)
 {
-    return realloc_common(p, 1, size, false);
+    return realloc_common(p, 1, size, false, CALLER);
 }
 
 LG_EXPORT void *reallocarray(void *p, size_t n, size_t size)
 {
-    return realloc_common(p, n, size, true);
+    return realloc_common(p, n, size, true, CALLER);
 }
 
 LG_EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -252,7 +255,7 @@ LG_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     }
     int err = real.posix_memalign(out, align, size);
     if (err == 0)
-        record_alloc(*out, size);
+        record_alloc(*out, size, CALLER);
     return err;
 }
 
@@ -262,7 +265,7 @@ LG_EXPORT void *aligned_alloc(size_t align, size_t size)
         return boot_alloc(size, align);
     void *p = real.aligned_alloc(align, size);
     if (p != NULL)
-        record_alloc(p, size);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -272,7 +275,7 @@ LG_EXPORT void *memalign(size_t align, size_t size)
         return boot_alloc(size, align);
     void *p = real.memalign(align, size);
     if (p != NULL)
-        record_alloc(p, size);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -282,7 +285,7 @@ LG_EXPORT void *valloc(size_t size)
         return boot_alloc(size, 4096);
     void *p = real.valloc(size);
     if (p != NULL)
-        record_alloc(p, size);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -292,7 +295,7 @@ LG_EXPORT void *pvalloc(size_t size)
         return boot_alloc((size + 4095) & ~(size_t)4095, 4096);
     void *p = real.pvalloc(size);
     if (p != NULL)
-        record_alloc(p, size);
+        record_alloc(p, size, CALLER);
     return p;
 }
 

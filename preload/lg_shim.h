@@ -42,7 +42,9 @@ extern _Atomic int lg_snapshot_pending; /* set by the snapshot signal handler */
 extern __thread int lg_in_hook __attribute__((tls_model("initial-exec")));
 void lg_init(void);                     /* idempotent; called from hooks and ctor */
 void lg_exec_init(void);                /* exec.c: remember the shim's path, settings */
-void lg_run_pending_snapshot(void);     /* writes a signal-requested snapshot */
+void lg_run_pending_snapshot(uintptr_t caller); /* a signal-requested snapshot,
+                                        unless caller is inside a refcount runtime */
+bool lg_ip_in_runtime(uintptr_t ip);    /* objects.c: inside any world's runtime */
 void lg_say(const char *a, const char *b, const char *c, const char *d);
                                         /* "leakgraph: " a b c d "\n" on stderr */
 

@@ -9,6 +9,7 @@
  * (setuid) process is left alone. */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -58,11 +59,49 @@ static void on_snapshot_signal(int sig)
     atomic_store(&lg_snapshot_pending, sig);
 }
 
+/* A fault while the fatal snapshot reads a half-updated structure must not
+ * turn a SIGTERM death into a SIGSEGV one: the snapshot is abandoned. */
+static __thread sigjmp_buf *fault_jmp;
+static struct sigaction old_segv, old_bus;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    if (fault_jmp != NULL)
+        siglongjmp(*fault_jmp, 1);
+    struct sigaction *old = sig == SIGSEGV ? &old_segv : &old_bus;
+    if ((old->sa_flags & SA_SIGINFO) && old->sa_sigaction != NULL)
+        old->sa_sigaction(sig, si, uc);
+    else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN)
+        old->sa_handler(sig);
+    else {
+        sigaction(sig, old, NULL);      /* re-executes the fault, default action */
+    }
+}
+
+static void fatal_snapshot(int sig)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &old_segv);
+    sigaction(SIGBUS, &sa, &old_bus);
+    sigjmp_buf jb;
+    if (sigsetjmp(jb, 1) == 0) {
+        fault_jmp = &jb;
+        lg_write_snapshot(LG_SNAP_FATAL, sig);
+    }
+    fault_jmp = NULL;
+    sigaction(SIGSEGV, &old_segv, NULL);
+    sigaction(SIGBUS, &old_bus, NULL);
+}
+
 static void on_fatal(int sig)
 {
     int saved = errno;
     if (atomic_load(&lg_state) == LG_READY && !atomic_load(&exit_written))
-        lg_write_snapshot(LG_SNAP_FATAL, sig);
+        fatal_snapshot(sig);
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
@@ -118,10 +157,16 @@ void lg_init(void)
     lg_in_hook = was;
 }
 
-void lg_run_pending_snapshot(void)
+/* From an allocator hook outside the shim. Not while the allocation comes
+ * from inside a refcount runtime: its objects may be half-updated there
+ * (a list between realloc and storing the new array), and the snapshot
+ * runs their traverse. The next allocation elsewhere, or the exit, writes it. */
+void lg_run_pending_snapshot(uintptr_t caller)
 {
+    if (lg_in_hook || lg_in_lock || atomic_load(&exit_written) || lg_ip_in_runtime(caller))
+        return;
     int sig = atomic_exchange(&lg_snapshot_pending, 0);
-    if (sig != 0 && !lg_in_hook && !lg_in_lock && !atomic_load(&exit_written))
+    if (sig != 0)
         lg_write_snapshot(LG_SNAP_SIGNAL, sig);
 }
 

@@ -33,6 +33,14 @@ void lg_objects_install(void)
         worlds[i]->install();
 }
 
+bool lg_ip_in_runtime(uintptr_t ip)
+{
+    for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++)
+        if (worlds[i]->is_runtime_ip(ip))
+            return true;
+    return false;
+}
+
 const struct lg_rc_world *lg_world_by_id(uint32_t id)
 {
     for (size_t i = 0; i < sizeof worlds / sizeof worlds[0]; i++)

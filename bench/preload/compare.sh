@@ -8,7 +8,7 @@
 #   mixed2   lg_bench_mixed_malloc 5000000 2   the same pairs over 2 threads
 #   rc       lg_bench_rc_workload 200000       librefcount objects, incref/decref
 #   rc_nohist  the same with LEAKGRAPH_HISTORY=off (no stack per incref/decref)
-#   python   python3 (PYTHONMALLOC=malloc) building a dict of 1M strs
+#   python   /usr/bin/python3 (PYTHONMALLOC=malloc) building a dict of 1M strs
 #   cc1      gcc's cc1 -O2 on a generated C file (gen_c_input.py 150)
 #   live     lg_bench_live_blocks 3200000      3.2M live blocks (233 MB) at exit
 set -eu
@@ -30,18 +30,21 @@ workload() {
     mixed1) echo "$b/lg_bench_mixed_malloc 5000000 1" ;;
     mixed2) echo "$b/lg_bench_mixed_malloc 5000000 2" ;;
     rc) echo "$b/lg_bench_rc_workload 200000" ;;
-    rc_nohist) echo "env LEAKGRAPH_HISTORY=off $b/lg_bench_rc_workload 200000" ;;
-    python) echo "env PYTHONMALLOC=malloc $py -c 'd={}
+    rc_nohist) echo "$b/lg_bench_rc_workload 200000" ;;
+    python) echo "$py -c 'd={}
 for i in range(1000000): d.setdefault(i%5000,[]).append(str(i)*3)'" ;;
     cc1) echo "$cc1 -quiet -O2 $tmp/input.c -o /dev/null" ;;
     live) echo "$b/lg_bench_live_blocks 3200000" ;;
     esac
 }
+# No `env VAR=...` in front of a workload: heaptrack would trace env, not
+# the program. Settings go into the tool's own prefix or the environment.
+export PYTHONMALLOC=malloc
 tool() {   # prefix for the tool, then the command
     case $1 in
     bare) echo "" ;;
-    leakgraph) echo "env LD_PRELOAD=$shim LEAKGRAPH_OUTPUT=$tmp/lg.%p.trace" ;;
-    leakgraph_d0) echo "env LD_PRELOAD=$shim LEAKGRAPH_DEPTH=0 LEAKGRAPH_OUTPUT=$tmp/lg.%p.trace" ;;
+    leakgraph) echo "env LD_PRELOAD=$shim LEAKGRAPH_OUTPUT=$tmp/lg.%p.trace $lgextra" ;;
+    leakgraph_d0) echo "env LD_PRELOAD=$shim LEAKGRAPH_DEPTH=0 LEAKGRAPH_OUTPUT=$tmp/lg.%p.trace $lgextra" ;;
     heaptrack) echo "heaptrack -o $tmp/ht" ;;
     lsan) echo "env LD_PRELOAD=$lsan LSAN_OPTIONS=exitcode=0:log_path=$tmp/lsan" ;;
     valgrind) echo "valgrind -q --leak-check=full --log-file=$tmp/vg.%p" ;;
@@ -57,6 +60,8 @@ printf '| workload | bare (s) | leakgraph | leakgraph depth 0 | heaptrack | Leak
 printf '|---|---|---|---|---|---|---|\n'
 for w in mixed1 mixed2 rc rc_nohist python cc1 live; do
     cmd=$(workload $w)
+    lgextra=""
+    [ $w = rc_nohist ] && lgextra="LEAKGRAPH_HISTORY=off"
     base=$(median "$cmd")
     line="| $w | $(printf %.3f "$base")"
     for t in leakgraph leakgraph_d0 heaptrack lsan valgrind; do
@@ -74,6 +79,7 @@ done
 
 echo
 echo "live heap (3.2M blocks, 233 MB): peak RSS and exit snapshot"
+lgextra=""
 for t in bare leakgraph lsan heaptrack; do
     /usr/bin/time -o "$tmp/rss" -f %M $(tool $t) $(workload live) >/dev/null 2>&1
     echo "  $t: peak RSS $(tail -1 "$tmp/rss") KB"
