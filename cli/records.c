@@ -159,7 +159,8 @@ int lg_build_records(struct lg_analysis *a)
     }
 
     /* sort, then renumber the key table and the heads' record indices */
-    qsort(a->records, a->nrecords, sizeof(*a->records), by_size);
+    if (a->nrecords > 1)
+        qsort(a->records, a->nrecords, sizeof(*a->records), by_size);
     for (uint32_t r = 0; r < a->nrecords; r++) {
         const struct lg_record *rec = &a->records[r];
         enum lg_leak_kind k = rec->kind;

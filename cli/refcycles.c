@@ -225,8 +225,11 @@ int lg_refcount_pass(struct lg_analysis *a, const struct lg_csr *bg, const struc
         goto out;
 
     /* pass 1: external */
-    for (uint64_t o = 0; o < n; o++)
-        a->external[o] = s->objects[o].refcnt;
+    for (uint64_t o = 0; o < n; o++) {
+        int64_t rc = s->objects[o].refcnt;
+        /* a corrupt refcount must not overflow: at most 2^32 edges come off */
+        a->external[o] = rc < -((int64_t)1 << 40) ? -((int64_t)1 << 40) : rc;
+    }
     for (uint64_t o = 0; o < n; o++)
         for (uint32_t k = og->off[o]; k < og->off[o + 1]; k++)
             a->external[edge_to_obj(a, og->adj[k])]--;
