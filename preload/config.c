@@ -109,6 +109,16 @@ void lg_config_load(void)
         else
             strcpy(lg_cfg.output, v);
     }
+    if (lg_cfg.output[0] != '/') {      /* where the program started, even if it chdirs */
+        char cwd[2048];
+        size_t len = strlen(lg_cfg.output);
+        if (getcwd(cwd, sizeof cwd) != NULL && strlen(cwd) + 1 + len < sizeof lg_cfg.output) {
+            size_t c = strlen(cwd);
+            memmove(lg_cfg.output + c + 1, lg_cfg.output, len + 1);
+            memcpy(lg_cfg.output, cwd, c);
+            lg_cfg.output[c] = '/';
+        }
+    }
     if ((v = getenv("LEAKGRAPH_DEPTH")) != NULL) {
         if (parse_long(v, 0, 0x7fffffff, &n) < 0)
             bad("LEAKGRAPH_DEPTH", v, " is not a number", LG_DEPTH_DEFAULT);

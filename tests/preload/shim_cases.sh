@@ -71,6 +71,14 @@ secure)   # a setuid target is left alone: runs normally, writes no trace
     [ "$st" = 0 ] || fail "exit status $st: $out"
     ! ls "$dir"/t.*.trace >/dev/null 2>&1 || fail "a trace was written"
     ;;
+relative_output)   # a relative output path is resolved where the program starts
+    mkdir -p "$dir/start" "$dir/elsewhere"
+    (cd "$dir/start" && env LD_PRELOAD="$shim" LEAKGRAPH_OUTPUT=rel.%p.trace "$1" "$dir/elsewhere") \
+        || fail "program failed"
+    ls "$dir"/start/rel.*.trace >/dev/null 2>&1 || fail "no trace in the starting directory"
+    ! ls "$dir"/elsewhere/rel.*.trace >/dev/null 2>&1 || fail "trace followed the chdir"
+    "$dump" "$dir"/start/rel.*.trace sizes:321=1 lost_bytes=321 >/dev/null || fail "wrong trace"
+    ;;
 *)
     fail "unknown case"
     ;;
