@@ -1,4 +1,4 @@
-/* exec.c - keeps the shim across exec: execve, execvpe, execle, fexecve,
+/* exec.c - keeps the shim across exec (and remembers dlclose'd modules): execve, execvpe, execle, fexecve,
  * posix_spawn and posix_spawnp get an environment that still preloads
  * libleakgraph.so and still carries the LEAKGRAPH_ settings this process
  * started with, even when the program passes an environment without them.
@@ -6,6 +6,7 @@
  * program removed them itself.) Owns the shim's own path and the saved
  * settings. */
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "lg_shim.h"
+#include "snapshot.h"
 
 #define SAVED_MAX 8
 
@@ -98,6 +100,24 @@ static void *next(const char *name)
     void *f = dlsym(RTLD_NEXT, name);
     lg_in_hook = was;
     return f;
+}
+
+/* dlclose: remember the module first, so frames in it stay symbolizable. */
+LG_EXPORT int dlclose(void *handle)
+{
+    static int (*real)(void *);
+    if (real == NULL && (real = next("dlclose")) == NULL)
+        return -1;
+    struct link_map *lm = NULL;
+    void *volatile h = handle;          /* dlclose(NULL) is an error the real one reports */
+    if (h != NULL && atomic_load(&lg_state) == LG_READY && !lg_in_hook &&
+        dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL) {
+        int was = lg_in_hook;
+        lg_in_hook = 1;
+        lg_modules_retire((uint64_t)lm->l_addr, lm->l_name);
+        lg_in_hook = was;
+    }
+    return real(handle);
 }
 
 LG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])

@@ -162,6 +162,8 @@ void lg_arena_fork_unlock(void);
 /* ---- snapshots (snapshot.c) --------------------------------------------- */
 
 int lg_write_snapshot(uint32_t kind, int sig); /* 0 or negative errno */
+void lg_find_exit_caller_sp(void);      /* the exit snapshot's stack start */
+extern uintptr_t lg_exit_stack_start;
 void lg_writer_fork_child(void);        /* the child writes its own file */
 void lg_snapshot_fork_lock(void);
 void lg_snapshot_fork_unlock(void);

@@ -198,6 +198,10 @@ __attribute__((destructor(101))) static void lg_stop(void)
     int sig = atomic_exchange(&lg_snapshot_pending, 0);
     if (sig != 0)
         lg_write_snapshot(LG_SNAP_SIGNAL, sig);
+    int was = lg_in_hook;
+    lg_in_hook = 1;                     /* unwinding may allocate */
+    lg_find_exit_caller_sp();
+    lg_in_hook = was;
     lg_write_snapshot(LG_SNAP_EXIT, 0);
     atomic_store(&lg_state, LG_DISABLED); /* the exit snapshot took the tables */
     errno = saved;

@@ -99,6 +99,78 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* ---- modules unloaded by dlclose ------------------------------------------
+ * A library that leaked and was then dlclose'd still has frames in the
+ * stack table; its entry is kept so those frames can be symbolized. Kept
+ * entries that overlap a loaded module are left out (the address range was
+ * reused, or dlclose did not unload it). */
+#define MAX_RETIRED 1024
+struct retired {
+    uint64_t base, start, end;
+    uint32_t path_len, build_id_len;
+    char path[512];
+    uint8_t build_id[64];
+};
+static struct retired *retired;
+static size_t n_retired;
+static lg_lock retired_lock;
+
+struct find_ctx {
+    uint64_t base;
+    const char *name;
+    struct retired *out;
+    bool found;
+};
+
+static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct find_ctx *c = arg;
+    if (info->dlpi_addr != c->base || info->dlpi_name == NULL ||
+        strcmp(info->dlpi_name, c->name) != 0)
+        return 0;
+    struct retired *r = c->out;
+    struct lg_mod m;                    /* only for read_build_id */
+    memset(&m, 0, sizeof m);
+    read_build_id(&m, info);
+    r->base = info->dlpi_addr;
+    r->start = UINT64_MAX;
+    r->end = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uint64_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        if (s < r->start)
+            r->start = s;
+        if (e > r->end)
+            r->end = e;
+    }
+    size_t n = strlen(info->dlpi_name);
+    r->path_len = (uint32_t)(n < sizeof r->path ? n : sizeof r->path);
+    memcpy(r->path, info->dlpi_name, r->path_len);
+    r->build_id_len = m.build_id_len;
+    memcpy(r->build_id, m.build_id, m.build_id_len);
+    c->found = r->start != UINT64_MAX;
+    return 1;
+}
+
+/* Called by the dlclose interposer before the real dlclose. */
+void lg_modules_retire(uint64_t base, const char *name)
+{
+    if (name == NULL || name[0] == 0)
+        return;
+    lg_lock_take(&retired_lock);
+    if (retired == NULL)
+        retired = lg_arena_alloc(sizeof *retired * MAX_RETIRED);
+    if (retired != NULL && n_retired < MAX_RETIRED) {
+        struct find_ctx c = {base, name, &retired[n_retired], false};
+        dl_iterate_phdr(find_one, &c);
+        if (c.found)
+            n_retired++;
+    }
+    lg_lock_drop(&retired_lock);
+}
+
 int lg_modules_collect(struct lg_modules *m)
 {
     memset(m, 0, sizeof *m);
@@ -107,5 +179,25 @@ int lg_modules_collect(struct lg_modules *m)
     if (m->mods == NULL || m->segs == NULL)
         return -ENOMEM;
     dl_iterate_phdr(collect, m);
+    size_t live = m->n;
+    lg_lock_take(&retired_lock);
+    for (size_t i = 0; i < n_retired && m->n < MAX_MODULES; i++) {
+        const struct retired *r = &retired[i];
+        bool overlaps = false;
+        for (size_t k = 0; k < live && !overlaps; k++)
+            overlaps = m->mods[k].start < r->end && r->start < m->mods[k].end;
+        if (overlaps)
+            continue;
+        struct lg_mod *x = &m->mods[m->n++];
+        memset(x, 0, sizeof *x);
+        x->base = r->base;
+        x->start = r->start;
+        x->end = r->end;
+        x->path = copy_str(r->path, r->path_len);
+        x->path_len = x->path ? r->path_len : 0;
+        x->build_id_len = r->build_id_len;
+        memcpy(x->build_id, r->build_id, r->build_id_len);
+    }
+    lg_lock_drop(&retired_lock);
     return 0;
 }

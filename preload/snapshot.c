@@ -14,6 +14,7 @@
  *   6. sections written in the order lg_trace.h fixes; EDGES and ROOTS are
  *      streamed while scanning.
  * Runs under the reentrancy guard: whatever it calls allocates untracked. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include "objects.h"
 #include "rcworld.h"
 #include "snapshot.h"
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
 
 
 #define pair lg_bpair
@@ -686,6 +689,35 @@ static void say_stats(uint32_t kind, uint64_t ns)
     lg_say("snapshot ", line, NULL, NULL);
 }
 
+uintptr_t lg_exit_stack_start;
+
+/* At exit the stack below exit()'s caller belongs to exit, the loader's
+ * destructor loop and the shim; those frames reuse memory where the
+ * program's dead frames were, and their never-written slots still hold the
+ * dead frames' pointers. Scanning them would make a block whose only
+ * pointer died with its frame look reachable. So the exit snapshot scans
+ * the current stack from exit()'s own frame (which holds its caller's
+ * saved registers) upward: the frame that called exit() (main, when main
+ * called it; libc's start code, when main returned) and its callers. */
+void lg_find_exit_caller_sp(void)
+{
+    void *exit_fn = dlsym(RTLD_DEFAULT, "exit");
+    unw_context_t ctx;
+    unw_cursor_t cur;
+    if (exit_fn == NULL || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
+        return;
+    for (int i = 0; i < 64 && unw_step(&cur) > 0; i++) {
+        unw_proc_info_t pi;
+        if (unw_get_proc_info(&cur, &pi) != 0 || pi.start_ip != (unw_word_t)(uintptr_t)exit_fn)
+            continue;
+        unw_word_t sp;                  /* exit's own frame: it holds the
+                                           caller's callee-saved registers */
+        if (unw_get_reg(&cur, UNW_REG_SP, &sp) == 0)
+            lg_exit_stack_start = (uintptr_t)sp;
+        return;
+    }
+}
+
 /* Spills the caller's registers into a jmp_buf on this frame, so the stack
  * scan from here up sees them. */
 __attribute__((noinline)) int lg_write_snapshot(uint32_t kind, int sig)
@@ -693,6 +725,8 @@ __attribute__((noinline)) int lg_write_snapshot(uint32_t kind, int sig)
     jmp_buf regs;
     setjmp(regs);
     uintptr_t sp = (uintptr_t)&regs;
+    if (kind == LG_SNAP_EXIT && lg_exit_stack_start > sp)
+        sp = lg_exit_stack_start;       /* see lg_find_exit_caller_sp() */
     int saved_errno = errno;
     bool fatal = kind == LG_SNAP_FATAL;
     int was = lg_in_hook;

@@ -33,6 +33,7 @@ struct lg_modules {
     size_t nseg;
 };
 int lg_modules_collect(struct lg_modules *m);   /* 0 or -ENOMEM */
+void lg_modules_retire(uint64_t base, const char *name); /* before dlclose */
 
 /* ---- root regions (regions.c) ------------------------------------------- */
 struct lg_rregion {

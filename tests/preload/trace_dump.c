@@ -10,6 +10,7 @@
  * regions roots history stacks modules strings lost_blocks lost_bytes
  * truncated immortal fields:<name> types:<name> sizes:<bytes> (counts per
  * name or size) hist_incref[:<type>] hist_decref[:<type>]
+ * module:<file name> (modules of that name)
  * unmatched_increfs:<type> (increfs no later decref of the same object from
  * the same first frame outside librefcount and the shim pairs with). */
 #include <stdint.h>
@@ -205,8 +206,11 @@ int main(int argc, char **argv)
                 struct lg_module *m = (void *)q;
                 if (m->path_len == 0 && m->build_id_len == 0 && m->base == 0 && m->end == 0)
                     break;
-                char path[512];
+                char path[512], k[600];
                 snprintf(path, sizeof path, "%.*s", (int)m->path_len, q + sizeof *m);
+                const char *slash = strrchr(path, '/');
+                snprintf(k, sizeof k, "module:%s", slash ? slash + 1 : path);
+                add(k, 1);
                 if ((strstr(path, "librefcount") || strstr(path, "libleakgraph")) && nskip < 8) {
                     skip[nskip][0] = m->start;
                     skip[nskip++][1] = m->end;
