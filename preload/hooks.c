@@ -109,9 +109,9 @@ static void put_block(void *p, uint64_t meta)
 {
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
     lg_in_lock = 1;
-    lg_lock_take(&s->lock);
+    bool locked = lg_shard_lock(s);
     int err = lg_map_put(s, (uintptr_t)p, meta);
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     if (err < 0)
         atomic_store(&lg_lost_events, 1);
@@ -123,9 +123,9 @@ static bool take_block(void *p, uint64_t *meta)
         return false;
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
     lg_in_lock = 1;
-    lg_lock_take(&s->lock);
+    bool locked = lg_shard_lock(s);
     bool had = lg_map_del(s, (uintptr_t)p, meta);
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     return had;
 }

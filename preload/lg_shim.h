@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/single_threaded.h>
 
 #include "lg_trace.h"
 
@@ -102,6 +103,23 @@ static inline struct lg_shard *lg_map_shard(struct lg_map *m, uintptr_t key)
 {
     return &m->shards[lg_hash_addr(key) >> 57];
 }
+/* A shard's lock, skipped while the process has a single thread (glibc's
+ * __libc_single_threaded stays true until the first pthread_create): no
+ * other thread can race then, and a signal handler on this thread is kept
+ * out by lg_in_lock / lg_in_hook exactly as with the lock. */
+static inline bool lg_shard_lock(struct lg_shard *s)
+{
+    if (__libc_single_threaded)
+        return false;
+    lg_lock_take(&s->lock);
+    return true;
+}
+static inline void lg_shard_unlock(struct lg_shard *s, bool locked)
+{
+    if (locked)
+        lg_lock_drop(&s->lock);
+}
+
 /* All under the shard's lock, which the caller holds. */
 int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val);  /* 0 or -ENOMEM */
 bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val);

@@ -42,16 +42,17 @@ static int grow(struct lg_shard *s)
             j = step(j, cap);
         n[j] = s->slots[i];
     }
-    if (s->slots)
-        lg_unmap_pages(s->slots, old_cap * sizeof *n);
-    s->slots = n;
-    s->cap = cap;
+    struct lg_map_slot *old = s->slots;
+    s->slots = n;                       /* a reader (fatal snapshot) never sees */
+    s->cap = cap;                       /* an unmapped array */
+    if (old)
+        lg_unmap_pages(old, old_cap * sizeof *n);
     return 0;
 }
 
 int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val)
 {
-    if (s->slots == NULL || (s->count + 1) * 5 > s->cap * 4) {
+    if (s->slots == NULL || (s->count + 1) * 10 > s->cap * 7) {
         int err = grow(s);
         if (err < 0)
             return err;

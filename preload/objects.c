@@ -103,7 +103,7 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
     uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture();
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
-    lg_lock_take(&s->lock);
+    bool locked = lg_shard_lock(s);
     struct shard_free *f = free_of(s);
     struct lg_obj *r = rec_alloc(f);
     if (r != NULL) {
@@ -125,7 +125,7 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
         if (lg_map_put(s, (uintptr_t)obj, (uintptr_t)r) < 0)
             atomic_store(&lg_lost_events, 1);
     }
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     lg_in_hook = was;
     errno = saved;
@@ -139,9 +139,9 @@ static uintptr_t func_key(const struct lg_rc_world *w, uint32_t stack)
         return 0;
     struct lg_shard *s = lg_map_shard(&func_keys, (uintptr_t)stack + 1);
     uint64_t v;
-    lg_lock_take(&s->lock);
+    bool locked = lg_shard_lock(s);
     bool hit = lg_map_get(s, (uintptr_t)stack + 1, &v);
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     if (hit)
         return (uintptr_t)v;
     uint32_t depth;
@@ -158,9 +158,9 @@ static uintptr_t func_key(const struct lg_rc_world *w, uint32_t stack)
             key = f[i];
         break;
     }
-    lg_lock_take(&s->lock);
+    locked = lg_shard_lock(s);
     lg_map_put(s, (uintptr_t)stack + 1, key);
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     return key;
 }
 
@@ -220,7 +220,7 @@ void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
     uint32_t stack = lg_stack_capture();
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
-    lg_lock_take(&s->lock);
+    bool locked = lg_shard_lock(s);
     uint64_t v;
     if (lg_map_get(s, (uintptr_t)obj, &v)) {
         struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
@@ -243,7 +243,7 @@ void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
         else
             r->truncated = 1;
     }
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     lg_in_hook = 0;
     errno = saved;
@@ -258,7 +258,7 @@ void lg_obj_dealloc(void *obj)
     int saved = errno;
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
-    lg_lock_take(&s->lock);
+    bool locked = lg_shard_lock(s);
     uint64_t v;
     if (lg_map_del(s, (uintptr_t)obj, &v)) {
         struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
@@ -267,7 +267,7 @@ void lg_obj_dealloc(void *obj)
         *(struct lg_obj **)r = f->recs;
         f->recs = r;
     }
-    lg_lock_drop(&s->lock);
+    lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     errno = saved;
 }
