@@ -211,6 +211,8 @@ struct heap {
     size_t n, cap;
     uint64_t lo, hi;                    /* lowest start, highest end */
     uint32_t *obj_of;                   /* block -> object index, or LG_NONE */
+    struct chunk_ix *cix;               /* 64 KiB chunk -> its blocks (hash) */
+    size_t cix_cap;
     bool glibc;                         /* blocks carry glibc chunk headers */
     struct objref *objs;
     size_t nobj;
@@ -226,6 +228,67 @@ static bool is_next_chunk(uint64_t a, uint64_t v)
     return !(size & 2) && v == a - 16 + (size & ~(uint64_t)7);
 }
 
+/* ---- chunk index: which blocks start in each 64 KiB of address space ------
+ * Narrows the binary search of find_block to one chunk's blocks (and a
+ * small table that stays in cache); a value in no indexed chunk falls back
+ * to searching all blocks. */
+#define CHUNK_SHIFT 16
+
+struct chunk_ix {
+    uint64_t chunk;                     /* address >> CHUNK_SHIFT, + 1 (0 = empty) */
+    uint32_t first, end;                /* blocks [first, end) start in it */
+};
+
+static void build_chunk_index(struct heap *h)
+{
+    size_t chunks = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if (i == 0 || (h->b[i].addr >> CHUNK_SHIFT) != (h->b[i - 1].addr >> CHUNK_SHIFT))
+            chunks++;
+    size_t cap = 16;
+    while (cap < chunks * 2)
+        cap *= 2;
+    h->cix = lg_map_pages(cap * sizeof *h->cix);
+    if (h->cix == NULL)
+        return;
+    h->cix_cap = cap;
+    for (size_t i = 0; i < h->n;) {
+        uint64_t c = h->b[i].addr >> CHUNK_SHIFT;
+        size_t j = i + 1;
+        while (j < h->n && (h->b[j].addr >> CHUNK_SHIFT) == c)
+            j++;
+        size_t k = (size_t)((c * 0x9E3779B97F4A7C15ull) >> 40) & (cap - 1);
+        while (h->cix[k].chunk != 0)
+            k = (k + 1) & (cap - 1);
+        h->cix[k] = (struct chunk_ix){c + 1, (uint32_t)i, (uint32_t)j};
+        i = j;
+    }
+}
+
+/* [*lo, *n) to search for the last block with address <= v */
+static inline void narrow(const struct heap *h, uint64_t v, size_t *lo, size_t *n)
+{
+    *lo = 0;
+    *n = h->n;
+    if (h->cix == NULL)
+        return;
+    uint64_t c = v >> CHUNK_SHIFT;
+    size_t k = (size_t)((c * 0x9E3779B97F4A7C15ull) >> 40) & (h->cix_cap - 1);
+    for (; h->cix[k].chunk != 0; k = (k + 1) & (h->cix_cap - 1)) {
+        if (h->cix[k].chunk != c + 1)
+            continue;
+        uint32_t first = h->cix[k].first;
+        if (v < h->b[first].addr) {     /* before the chunk's first block: the */
+            *lo = first ? first - 1 : 0; /* block before may reach into it */
+            *n = 1;
+        } else {
+            *lo = first;
+            *n = h->cix[k].end - first;
+        }
+        return;
+    }
+}
+
 /* Block index whose extent holds v, or LG_NONE; *start: points at its start
  * (or at the object inside it). */
 static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
@@ -233,7 +296,8 @@ static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
     if (v < h->lo || v >= h->hi)
         return LG_NONE;
     const struct pair *b = h->b;
-    size_t lo = 0, n = h->n;
+    size_t lo, n;
+    narrow(h, v, &lo, &n);
     while (n > 1) {                     /* last block with addr <= v, branch-free */
         size_t half = n / 2;
         lo = b[lo + half].addr <= v ? lo + half : lo;
@@ -460,6 +524,7 @@ static int collect_blocks(struct heap *h, bool consume)
     h->n = k;
     h->glibc = lg_glibc_malloc();
     sort_pairs(h->b, k);
+    build_chunk_index(h);
     h->lo = k ? h->b[0].addr : 0;
     h->hi = 0;
     for (size_t i = 0; i < k; i++) {
@@ -506,6 +571,8 @@ static void free_heap(struct heap *h)
         lg_unmap_pages(h->b, h->cap * sizeof *h->b);
     if (h->obj_of)
         lg_unmap_pages(h->obj_of, n * sizeof *h->obj_of);
+    if (h->cix)
+        lg_unmap_pages(h->cix, h->cix_cap * sizeof *h->cix);
     if (h->objs)
         lg_unmap_pages(h->objs, (h->nobj ? h->nobj : 1) * sizeof *h->objs);
 }
