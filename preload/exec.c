@@ -1,15 +1,16 @@
-/* exec.c - keeps the shim across exec (and remembers dlclose'd modules): execve, execvpe, execle, fexecve,
- * posix_spawn and posix_spawnp get an environment that still preloads
- * libleakgraph.so and still carries the LEAKGRAPH_ settings this process
- * started with, even when the program passes an environment without them.
- * (execv, execvp, execl and execlp use environ, which keeps them unless the
- * program removed them itself.) Owns the shim's own path and the saved
- * settings. */
+/* exec.c - keeps the shim across exec, and remembers dlclose'd modules.
+ * execve, execvpe, execle, fexecve, posix_spawn and posix_spawnp get an
+ * environment that still preloads libleakgraph.so (by its absolute path)
+ * and still carries the LEAKGRAPH_ settings this process started with, even
+ * when the program passes an environment without them; execv, execvp,
+ * execl and execlp (which libc sends to the kernel through its own execve)
+ * are routed through ours. Owns the shim's own path and the saved settings. */
 #include <dlfcn.h>
 #include <link.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,8 +27,8 @@ void lg_exec_init(void)
 {
     Dl_info di;
     if (dladdr((void *)&lg_exec_init, &di) && di.dli_fname != NULL &&
-        strlen(di.dli_fname) < sizeof self_path)
-        strcpy(self_path, di.dli_fname);
+        realpath(di.dli_fname, self_path) == NULL)   /* absolute: the program may chdir */
+        self_path[0] = 0;
     extern char **environ;
     for (char **e = environ; e && *e && n_saved < SAVED_MAX; e++) {
         if (strncmp(*e, "LEAKGRAPH_", 10) != 0)
@@ -73,16 +74,23 @@ static char *const *fix_env(char *const envp[])
     for (char *const *e = envp; e && *e; e++)
         if (!need_preload || strncmp(*e, "LD_PRELOAD=", 11) != 0)
             out[k++] = *e;
-    if (need_preload) {
+    if (need_preload) {                 /* ours first; drop other spellings of it */
         size_t len = 11 + strlen(self_path) + (preload ? 1 + strlen(preload) : 0) + 1;
         char *v = lg_arena_alloc(len);
         if (v == NULL)
             return envp;
         strcpy(v, "LD_PRELOAD=");
         strcat(v, self_path);
-        if (preload && preload[0]) {
-            strcat(v, " ");
-            strcat(v, preload);
+        for (const char *t = preload; t && *t;) {
+            size_t tl = strcspn(t, ": ");
+            bool ours = (tl >= 16 && memcmp(t + tl - 16, "/libleakgraph.so", 16) == 0) ||
+                        (tl == 15 && memcmp(t, "libleakgraph.so", 15) == 0);
+            if (tl > 0 && !ours) {
+                strcat(v, " ");
+                strncat(v, t, tl);
+            }
+            t += tl;
+            t += strspn(t, ": ");
         }
         out[k++] = v;
     }
@@ -138,6 +146,63 @@ LG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
         return -1;
     }
     return real(file, argv, fix_env(envp));
+}
+
+/* execv, execvp, execl and execlp reach the kernel through libc's own
+ * execve, not ours, with environ: route them through ours. */
+extern char **environ;
+
+LG_EXPORT int execv(const char *path, char *const argv[])
+{
+    return execve(path, argv, environ);
+}
+
+LG_EXPORT int execvp(const char *file, char *const argv[])
+{
+    return execvpe(file, argv, environ);
+}
+
+static char **gather(const char *arg, va_list ap)
+{
+    va_list count;
+    va_copy(count, ap);
+    size_t n = 1;
+    while (va_arg(count, const char *) != NULL)
+        n++;
+    va_end(count);
+    char **argv = lg_arena_alloc(sizeof *argv * (n + 1));
+    if (argv == NULL)
+        return NULL;
+    argv[0] = (char *)arg;
+    for (size_t i = 1; i <= n; i++)
+        argv[i] = va_arg(ap, char *);   /* argv[n] is the terminating NULL */
+    return argv;
+}
+
+LG_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    char **argv = gather(arg, ap);
+    va_end(ap);
+    if (argv == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return execve(path, argv, environ);
+}
+
+LG_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    char **argv = gather(arg, ap);
+    va_end(ap);
+    if (argv == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return execvpe(file, argv, environ);
 }
 
 LG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])

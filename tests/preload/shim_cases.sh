@@ -71,6 +71,13 @@ secure)   # a setuid target is left alone: runs normally, writes no trace
     [ "$st" = 0 ] || fail "exit status $st: $out"
     ! ls "$dir"/t.*.trace >/dev/null 2>&1 || fail "a trace was written"
     ;;
+env_cleared)   # `env -i PROG` (execvp with an empty environ) keeps the shim
+    (cd "$dir" && env LD_PRELOAD="$shim" LEAKGRAPH_OUTPUT="$dir/t.%p.trace" \
+        sh -c 'cd / && exec env -i "$0"' "$1") || fail "program failed"
+    n=$(ls "$dir"/t.*.trace 2>/dev/null | wc -l)
+    [ "$n" = 1 ] || fail "expected the program's trace only, found $n"
+    "$dump" "$dir"/t.*.trace sizes:100=1 lost_bytes=196 >/dev/null || fail "not the program's trace"
+    ;;
 relative_output)   # a relative output path is resolved where the program starts
     mkdir -p "$dir/start" "$dir/elsewhere"
     (cd "$dir/start" && env LD_PRELOAD="$shim" LEAKGRAPH_OUTPUT=rel.%p.trace "$1" "$dir/elsewhere") \
