@@ -146,7 +146,7 @@ static inline void record_alloc(void *p, size_t size, uintptr_t caller)
     uint32_t stack = LG_NONE;
     if (lg_cfg.depth > 0) {
         int saved = errno;              /* libunwind may probe memory */
-        stack = lg_stack_capture();
+        stack = lg_stack_capture(2);    /* lg_stack_capture, the hook */
         errno = saved;
     }
     put_block(p, lg_meta_make(size, stack));   /* keeps errno (map.c) */

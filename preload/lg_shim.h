@@ -158,7 +158,7 @@ extern atomic_int lg_lost_events;       /* an allocation went untracked */
 /* ---- stacks (stacks.c) -------------------------------------------------- */
 
 void lg_stacks_init(void);
-uint32_t lg_stack_capture(void);        /* stack id of the caller, or LG_NONE */
+uint32_t lg_stack_capture(int own_frames); /* stack id of the caller, or LG_NONE */
 uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
 uint32_t lg_stacks_count(void);
 const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none */

@@ -17,6 +17,9 @@
 #include "rcworld.h"
 
 struct lg_map lg_objects;
+/* shim frames above a refcount operation: capture, lg_obj_*, the tracer,
+ * and the rc_incref/rc_decref interposer further down */
+#define OWN_FRAMES 4
 static struct lg_map func_keys;         /* stack id + 1 -> function start */
 static const struct lg_rc_world *const worlds[] = {&lg_world_librefcount};
 
@@ -100,7 +103,7 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
     }
     int saved = errno, was = lg_in_hook;
     lg_in_hook = 1;
-    uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture();
+    uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture(OWN_FRAMES);
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
@@ -217,7 +220,7 @@ void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
         return;
     int saved = errno;
     lg_in_hook = 1;
-    uint32_t stack = lg_stack_capture();
+    uint32_t stack = lg_stack_capture(OWN_FRAMES);
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
