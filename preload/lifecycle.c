@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lg_shim.h"
+#include "snapshot.h"
 
 _Atomic int lg_state;
 _Atomic int lg_snapshot_pending;
@@ -152,6 +153,7 @@ void lg_init(void)
     lg_stacks_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     install_signals();
+    lg_stopworld_init();
     atomic_store(&lg_state, LG_READY);
     lg_objects_install();
     lg_in_hook = was;

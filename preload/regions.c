@@ -170,7 +170,7 @@ int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
 {
     char *maps;
     size_t len = read_maps(&maps);
-    size_t max_regions = 65536;
+    size_t max_regions = LG_REGIONS_CAP;
     struct lg_rregion *rs = lg_scratch_alloc(sizeof *rs * max_regions);
     size_t max_ex = h->n + m->nseg + 4096 + 8;
     struct range *ex = lg_scratch_alloc(sizeof *ex * max_ex);
@@ -273,4 +273,31 @@ int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
     *out = rs;
     *nout = nr;
     return 0;
+}
+
+void lg_regions_add_threads(struct lg_rregion *rs, size_t *n, size_t cap,
+                            uint32_t *names, const struct lg_stopped *t, size_t nt,
+                            uint32_t stack_name, uint32_t regs_name)
+{
+    size_t nr = *n;
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].tid <= 0 || !atomic_load(&t[i].acked))
+            continue;
+        for (size_t k = 0; k < *n; k++) {   /* its stack: from sp up */
+            if (t[i].sp < rs[k].start || t[i].sp >= rs[k].end ||
+                rs[k].kind == LG_REGION_MODULE_DATA)
+                continue;
+            rs[k].start = t[i].sp & ~(uint64_t)7;
+            rs[k].kind = LG_REGION_STACK;
+            rs[k].thread = (uint32_t)t[i].tid;
+            names[k] = stack_name;
+            break;
+        }
+        if (nr < cap) {
+            rs[nr] = (struct lg_rregion){t[i].regs_start, t[i].regs_end, LG_REGION_REGISTERS,
+                                         "[registers]", (uint32_t)t[i].tid, LG_NONE};
+            names[nr++] = regs_name;
+        }
+    }
+    *n = nr;
 }

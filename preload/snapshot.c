@@ -657,9 +657,10 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     }
     struct lg_heapinfo hi = {h.b, h.n};
     lg_regions_collect(&mods, &hi, sp, &regions, &nregions);
-    uint32_t *region_names = lg_scratch_alloc((nregions + 1) * sizeof *region_names);
+    uint32_t *region_names = lg_scratch_alloc(LG_REGIONS_CAP * sizeof *region_names);
     for (size_t i = 0; i < nregions && region_names; i++)
         region_names[i] = intern(regions[i].name);
+    uint32_t stack_name = intern("[stack]"), regs_name = intern("[registers]");
 
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -705,6 +706,17 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         scan_block(&h, (uint32_t)i);
     lg_out_end(at);
 
+    /* From here to the end of ROOTS nothing allocates or takes a lock that a
+     * stopped thread could hold. */
+    struct lg_stopped *stopped = NULL;
+    size_t nstopped = 0;
+    uint64_t *buf = lg_scratch_alloc((size_t)(1u << 16) * 8);
+    if (!fatal && region_names != NULL && buf != NULL) {
+        nstopped = lg_world_stop(&stopped);
+        lg_regions_add_threads(regions, &nregions, LG_REGIONS_CAP, region_names, stopped,
+                               nstopped, stack_name, regs_name);
+    }
+
     at = lg_out_begin(LG_SEC_REGIONS);
     for (size_t i = 0; i < nregions; i++) {
         struct lg_region r = {regions[i].start, regions[i].end, regions[i].kind,
@@ -715,11 +727,11 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     lg_out_end(at);
 
     at = lg_out_begin(LG_SEC_ROOTS);
-    size_t buf_words = 1u << 16;
-    uint64_t *buf = lg_scratch_alloc(buf_words * 8);
     for (size_t i = 0; i < nregions && buf; i++)
-        scan_region(&h, &regions[i], (uint32_t)i, buf, buf_words);
+        scan_region(&h, &regions[i], (uint32_t)i, buf, (size_t)1 << 16);
     lg_out_end(at);
+    if (nstopped > 0)
+        lg_world_resume();
 
     at = lg_out_begin(LG_SEC_HISTORY);
     for (size_t i = 0; i < h.nobj; i++) {

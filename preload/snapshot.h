@@ -7,7 +7,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* ---- scratch memory, freed when the snapshot ends (writer.c) ------------ */
 void *lg_scratch_alloc(size_t size);    /* zeroed; NULL if out of memory */
@@ -56,6 +58,24 @@ int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
                        uintptr_t sp, struct lg_rregion **out, size_t *n);
 
 bool lg_glibc_malloc(void);             /* the next malloc is glibc's */
+
+/* ---- stopping the other threads (stopworld.c) --------------------------- */
+struct lg_stopped {
+    pid_t tid;                          /* -1: gone before it was signalled */
+    atomic_int acked;                   /* stopped; sp and regs are valid */
+    uint64_t sp;                        /* its stack pointer when stopped */
+    uint64_t regs_start, regs_end;      /* its saved registers, on its stack */
+};
+void lg_stopworld_init(void);
+size_t lg_world_stop(struct lg_stopped **out); /* every shard lock held; no
+                                                  allocation until resume */
+void lg_world_resume(void);
+/* Stopped threads' stacks start at their stack pointer; their registers
+ * become LG_REGION_REGISTERS regions. No allocation: cap bounds *n. */
+void lg_regions_add_threads(struct lg_rregion *rs, size_t *n, size_t cap,
+                            uint32_t *names, const struct lg_stopped *t, size_t nt,
+                            uint32_t stack_name, uint32_t regs_name);
+#define LG_REGIONS_CAP 65536
 
 /* ---- the trace file (writer.c) ------------------------------------------ */
 int lg_out_open(void);                  /* 0, or -errno (message already said) */

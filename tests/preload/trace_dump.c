@@ -10,7 +10,7 @@
  * regions roots history stacks modules strings lost_blocks lost_bytes
  * truncated immortal fields:<name> types:<name> sizes:<bytes> (counts per
  * name or size) hist_incref[:<type>] hist_decref[:<type>]
- * module:<file name> (modules of that name)
+ * module:<file name> (modules of that name) region_kind:<k> roots_kind:<k>
  * unmatched_increfs:<type> (increfs no later decref of the same object from
  * the same first frame outside librefcount and the shim pairs with). */
 #include <stdint.h>
@@ -312,6 +312,11 @@ int main(int argc, char **argv)
             roots = (void *)p;
             nr = len / sizeof *roots;
             set("roots", (long long)nr);
+            for (size_t i = 0; i < nr && regions; i++) {
+                char k[64];
+                snprintf(k, sizeof k, "roots_kind:%u", regions[roots[i].region].kind);
+                add(k, 1);
+            }
             for (size_t i = 0; i < nr && getenv("TRACE_DUMP_ROOTS"); i++) {
                 const struct lg_region *r = regions + roots[i].region;
                 fprintf(stderr, "root %#llx region %u kind %u %s -> %#llx size %llu\n",
