@@ -84,8 +84,10 @@ size_t lg_world_stop(struct lg_stopped **out)
 {
     *out = targets;
     atomic_store(&n_targets, 0);
-    if (!installed)
-        return 0;
+    struct sigaction cur;
+    if (!installed || sigaction(stop_signal(), NULL, &cur) != 0 ||
+        !(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_stop)
+        return 0;                       /* never fire a handler the program installed */
     int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
