@@ -106,6 +106,5 @@ static int demo(int argc, char **argv)
 int main(int argc, char **argv)
 {
     int status = demo(argc, argv);
-    scrub_stack();
     return status;
 }

@@ -59,16 +59,4 @@ static inline int has_arg(int argc, char **argv, const char *want)
     return 0;
 }
 
-/* Python's ids are numbers, not references; in C they are pointers, and a
- * stale copy in a dead stack frame (a local of a function that returned, a
- * spilled register) looks like a reference to a conservative leak scanner
- * that reads the stack at exit. The samples run their demonstration in a
- * function and then wipe the stack it used, so that what leaks is what the
- * seed leaks: the cycle, unreachable. */
-__attribute__((noinline, unused)) static void scrub_stack(void)
-{
-    char dead[64 * 1024];
-    explicit_bzero(dead, sizeof(dead));
-}
-
 #endif /* RC_SEED_H */
