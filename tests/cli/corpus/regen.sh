@@ -1,0 +1,25 @@
+#!/bin/sh
+# regen.sh - rewrites the real traces of the fuzz corpus: each is what the
+# shim wrote for a sample or a shim test program (committed, not generated
+# at test time, so the fuzz test's inputs are fixed and it needs no shim;
+# each is under 25 KB). real_truncated.trace is real_three_snapshots.trace
+# cut inside its second snapshot, as a killed process leaves it.
+#   regen.sh BUILD_DIR
+set -eu
+b=$(cd "$1" && pwd) here=$(cd "$(dirname "$0")" && pwd)
+shim=$b/preload/libleakgraph.so
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+rec() {   # rec NAME PROGRAM [ARGS...]
+    n=$1; shift
+    LD_PRELOAD=$shim LEAKGRAPH_OUTPUT=$tmp/$n.trace "$@" >/dev/null 2>&1 || true
+    cp "$tmp/$n.trace" "$here/real_$n.trace"
+}
+rec cycle_ab "$b/samples/cycle_ab"
+rec malloc_leak "$b/samples/malloc_leak"
+rec user_purchase_history "$b/samples/user_purchase_history"
+rec threads "$b/tests/preload/lg_prog_threads_hammer"
+rec three_snapshots "$b/tests/preload/lg_prog_snapshots"
+rec sigterm "$b/tests/preload/lg_prog_fatal" term
+head -c 3001 "$here/real_three_snapshots.trace" >"$here/real_truncated.trace"
+chmod 644 "$here"/real_*.trace
