@@ -79,8 +79,10 @@ struct check {
 
 static int usage(const char *msg)
 {
-    if (msg != NULL)
-        fprintf(stderr, "leakgraph check: %s\n", msg);
+    if (msg != NULL) {              /* an error is one line; --help gives the usage */
+        fprintf(stderr, "leakgraph check: %s (see leakgraph check --help)\n", msg);
+        return LG_EXIT_USAGE;
+    }
     fprintf(stderr,
             "usage: leakgraph check [--fail-on none|definite|possible|reachable] [--max-bytes N]\n"
             "                       [--max-cycles N] [--baseline FILE] [--write-baseline FILE]\n"
@@ -651,9 +653,9 @@ int lg_cmd_check(int argc, char **argv)
     } else {
         print_text(out, &c, fails);
     }
-    if (out != stdout)
-        fclose(out);
-    rc = fails ? LG_EXIT_GATE : LG_EXIT_OK;
+    rc = lg_finish_output(out, "check", c.output);
+    if (rc == 0)
+        rc = fails ? LG_EXIT_GATE : LG_EXIT_OK;
 out:
     free(frames);
     free_check(&c);

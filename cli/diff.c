@@ -214,8 +214,10 @@ fail:
 
 static int diff_usage(const char *msg)
 {
-    if (msg != NULL)
-        fprintf(stderr, "leakgraph diff: %s\n", msg);
+    if (msg != NULL) {              /* an error is one line; --help gives the usage */
+        fprintf(stderr, "leakgraph diff: %s (see leakgraph diff --help)\n", msg);
+        return LG_EXIT_USAGE;
+    }
     fprintf(stderr, "usage: leakgraph diff [--format text|json] [--top N] [--output FILE] OLD NEW\n"
                     "       OLD, NEW: TRACE (its last complete snapshot) or TRACE#N (snapshot N)\n");
     return LG_EXIT_USAGE;
@@ -438,9 +440,7 @@ int lg_cmd_diff(int argc, char **argv)
         print_text(out, sd, types, stacks, cycles, top);
     for (int i = 0; i < 2; i++)
         lg_print_symbolizer_warnings(sd[i].op.sym);
-    rc = LG_EXIT_OK;
-    if (out != stdout)
-        fclose(out);
+    rc = lg_finish_output(out, "diff", output);
 out:
     free_rows(&types);
     free_rows(&stacks);

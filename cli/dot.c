@@ -157,8 +157,10 @@ static void draw_edges(FILE *out, const struct lg_analysis *a, const uint8_t *dr
 
 static int graph_usage(const char *msg)
 {
-    if (msg != NULL)
-        fprintf(stderr, "leakgraph graph: %s\n", msg);
+    if (msg != NULL) {              /* an error is one line; --help gives the usage */
+        fprintf(stderr, "leakgraph graph: %s (see leakgraph graph --help)\n", msg);
+        return LG_EXIT_USAGE;
+    }
     fprintf(stderr, "usage: leakgraph graph TRACE[#SNAPSHOT] [--cycle N] [--output FILE]\n");
     return LG_EXIT_USAGE;
 }
@@ -249,9 +251,7 @@ int lg_cmd_graph(int argc, char **argv)
     }
     draw_edges(out, op.a, drawn);
     fputs("}\n", out);
-    rc = ferror(out) ? LG_EXIT_USAGE : LG_EXIT_OK;
-    if (out != stdout)
-        fclose(out);
+    rc = lg_finish_output(out, "graph", output);
 out:
     free(order);
     free(drawn);

@@ -306,6 +306,8 @@ int lg_render_json(FILE *out, const struct lg_report_proc *p, size_t n,
     lg_jw_end_object(&j.w);
     lg_jw_end_object(&j.w);
     free(j.frames);
-    fflush(out);
-    return ferror(out) ? -EIO : 0;
+    errno = 0;                      /* a full disk says ENOSPC, not just EIO */
+    if (fflush(out) != 0 || ferror(out))
+        return errno ? -errno : -EIO;
+    return 0;
 }

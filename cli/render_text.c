@@ -381,6 +381,8 @@ int lg_render_text(FILE *out, const struct lg_report_proc *p, size_t n,
         fprintf(out, "leakgraph: %zu process%s, no leak fails --fail-on %s\n", n, n == 1 ? "" : "es",
                 lg_fail_on_name(o->fail_on));
     free(t.frames);
-    fflush(out);
-    return ferror(out) ? -EIO : 0;
+    errno = 0;                      /* a full disk says ENOSPC, not just EIO */
+    if (fflush(out) != 0 || ferror(out))
+        return errno ? -errno : -EIO;
+    return 0;
 }

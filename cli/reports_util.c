@@ -106,6 +106,22 @@ void lg_opened_close(struct lg_opened *o)
     memset(o, 0, sizeof(*o));
 }
 
+int lg_finish_output(FILE *out, const char *cmd, const char *path)
+{
+    errno = 0;
+    int bad = fflush(out) != 0 || ferror(out);
+    int e = errno ? errno : EIO;
+    if (out != stdout && fclose(out) != 0 && !bad) {
+        bad = 1;
+        e = errno ? errno : EIO;
+    }
+    if (!bad)
+        return 0;
+    fprintf(stderr, "leakgraph %s: %s: cannot write: %s\n", cmd, path ? path : "stdout",
+            strerror(e));
+    return 2;                        /* LG_EXIT_USAGE, as an unwritable --output */
+}
+
 size_t lg_stack_frames(const struct lg_snap *s, struct lg_symbolizer *sym, uint32_t stack,
                        struct lg_frame *out, size_t max)
 {

@@ -33,6 +33,11 @@ int lg_open_snapshot(const char *spec, bool reach_paths, struct lg_opened *out, 
                      size_t errlen);
 void lg_opened_close(struct lg_opened *o);
 
+/* Flush the output (closing it unless it is stdout) and say, in one line
+ * "leakgraph CMD: PATH: cannot write: REASON", when any of it was lost (a
+ * full disk). 0, or LG_EXIT_USAGE after saying so. */
+int lg_finish_output(FILE *out, const char *cmd, const char *path);
+
 /* The exit status for a failed lg_open_snapshot(): LG_EXIT_USAGE for a bad
  * or missing snapshot number, LG_EXIT_TRACE otherwise. */
 int lg_open_exit_code(int rc);

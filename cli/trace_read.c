@@ -489,6 +489,10 @@ int lg_trace_load(const char *path, struct lg_proc_trace **out, char *err, size_
         rc = fail(&r, -EINVAL, "not a regular file");
         goto fail_close;
     }
+    if (st.st_size == 0) {          /* what a full disk or an early kill leaves */
+        rc = fail(&r, -EINVAL, "empty file, not a leakgraph trace");
+        goto fail_close;
+    }
     if ((uint64_t)st.st_size < LG_TRACE_MAGIC_LEN) {
         rc = fail(&r, -EINVAL, "not a leakgraph trace");
         goto fail_close;
