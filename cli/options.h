@@ -52,6 +52,7 @@ FILE *lg_opts_open_output(const struct lg_cli_opts *o);
 struct lg_report_result {
     bool any_bad_trace;                  /* a trace could not be read */
     bool gate_fails;                     /* a record fails o->fail_on */
+    size_t reported;                     /* traces read and analysed */
     int status;                          /* 0, or -errno when rendering failed */
 };
 

@@ -126,6 +126,7 @@ void lg_report_traces(const struct lg_cli_opts *o, char *const *paths, size_t n,
             res->gate_fails = true;
         nl++;
     }
+    res->reported = nl;
     qsort(l, nl, sizeof(*l), by_start);
     for (size_t i = 0; i < nl; i++) {
         rp[i] = l[i].rp;

@@ -263,6 +263,16 @@ int lg_cmd_run(int argc, char **argv)
         char *real = realpath(o.keep_traces, NULL);
         snprintf(dir, sizeof(dir), "%s", real ? real : o.keep_traces);
         free(real);
+        /* the shim could not write there either: refuse before running */
+        char probe[PATH_MAX + 32];
+        snprintf(probe, sizeof(probe), "%s/.leakgraph-probe-XXXXXX", dir);
+        int pfd = mkstemp(probe);
+        if (pfd < 0) {
+            fprintf(stderr, "leakgraph: --keep-traces %s: %s\n", o.keep_traces, strerror(errno));
+            goto out;
+        }
+        close(pfd);
+        unlink(probe);
         list_traces(dir, &before, &nbefore);     /* older runs' traces are not ours */
     } else {
         const char *tmp = getenv("TMPDIR");
@@ -353,8 +363,13 @@ int lg_cmd_run(int argc, char **argv)
         if (!in_list(before, nbefore, after[k]))
             fresh[nfresh++] = after[k];
     if (nfresh == 0) {
-        fprintf(stderr, "leakgraph: %s wrote no trace in %s (%s); is %s a working shim?\n",
-                pargv[0], dir, end_signal ? strsignal(end_signal) : "it exited", shim);
+        if (end_signal)
+            fprintf(stderr, "leakgraph: %s wrote no trace in %s (%s); is %s a working shim?\n",
+                    pargv[0], dir, strsignal(end_signal), shim);
+        else    /* most often _exit(): it skips the destructor that writes */
+            fprintf(stderr, "leakgraph: %s exited with status %d and wrote no trace: a process "
+                    "that ends with _exit() (or execs past the shim) writes no exit snapshot; "
+                    "nothing to report\n", pargv[0], prog_status);
         status = end_signal ? prog_status : LG_EXIT_TRACE;
         goto out;
     }
@@ -362,6 +377,10 @@ int lg_cmd_run(int argc, char **argv)
     lg_report_traces(&o, fresh, nfresh, out, (uint32_t)pid, end_signal, &res);
     if (end_signal)
         status = prog_status;
+    else if (res.reported == 0)          /* every trace unreadable: a full disk, say */
+        status = LG_EXIT_TRACE;
+    else if (res.status < 0 && res.status != -ENOSYS)
+        status = LG_EXIT_USAGE;          /* the report was lost (said so): never a pass */
     else if (res.gate_fails)
         status = o.error_exitcode;
     else
