@@ -93,9 +93,16 @@ void lg_report_traces(const struct lg_cli_opts *o, char *const *paths, size_t n,
             res->any_bad_trace = true;
             continue;
         }
+        uint32_t last_kind = x->t->snaps[x->t->nsnaps - 1].begin.kind;
         if (x->t->incomplete)
             fprintf(stderr, "leakgraph: %s: %s; reporting snapshot %u, the last complete one\n",
                     paths[i], x->t->incomplete, x->t->snaps[x->t->nsnaps - 1].begin.seq);
+        else if (last_kind == LG_SNAP_SIGNAL || last_kind == LG_SNAP_REQUEST)
+            /* cut at a snapshot's end: a process always ends with an exit or
+             * fatal snapshot, so it was killed (SIGKILL) or left by _exit() */
+            fprintf(stderr, "leakgraph: %s: no exit snapshot (the process was killed or called "
+                    "_exit()); reporting snapshot %u, the last one written\n",
+                    paths[i], x->t->snaps[x->t->nsnaps - 1].begin.seq);
         const struct lg_snap *snap = &x->t->snaps[x->t->nsnaps - 1];
         x->rp.trace = x->t;
         x->rp.snap = snap;
