@@ -1,5 +1,6 @@
 /* config.c - the shim's settings from the environment: LEAKGRAPH_OUTPUT,
- * LEAKGRAPH_DEPTH, LEAKGRAPH_HISTORY, LEAKGRAPH_SIGNAL. A bad value gets one
+ * LEAKGRAPH_DEPTH, LEAKGRAPH_HISTORY, LEAKGRAPH_HISTORY_DEPTH,
+ * LEAKGRAPH_SIGNAL. A bad value gets one
  * line on stderr and its default; the target always runs. Owns lg_cfg and
  * lg_say(), the shim's only way to speak (write(2), no stdio, no malloc). */
 #include <signal.h>
@@ -13,6 +14,7 @@
 struct lg_config lg_cfg = {
     .depth = LG_DEPTH_DEFAULT,
     .history = LG_HISTORY_DEFAULT,
+    .history_depth = LG_HISTORY_DEPTH_DEFAULT,
     .signal = SIGUSR2,
     .output = "leakgraph.%p.trace",
 };
@@ -138,6 +140,13 @@ void lg_config_load(void)
                 LG_HISTORY_DEFAULT);
         else
             lg_cfg.history = (int)n;
+    }
+    if ((v = getenv("LEAKGRAPH_HISTORY_DEPTH")) != NULL) {
+        if (parse_long(v, 0, LG_DEPTH_MAX, &n) < 0)
+            bad("LEAKGRAPH_HISTORY_DEPTH", v, " is not a number up to 256",
+                LG_HISTORY_DEPTH_DEFAULT);
+        else
+            lg_cfg.history_depth = (int)n;  /* 0: as deep as LEAKGRAPH_DEPTH */
     }
     if ((v = getenv("LEAKGRAPH_STATS")) != NULL)
         lg_cfg.stats = v[0] == '1' || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0;

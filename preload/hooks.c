@@ -137,8 +137,10 @@ static void after_hook(uintptr_t caller)
 }
 
 /* Records block p of size bytes allocated by caller, the code that called
- * the hook. */
-static inline void record_alloc(void *p, size_t size, uintptr_t caller)
+ * the hook. own: the shim's frames above the caller (the capture is inlined
+ * here and this into the hook: the hook's frame only, realloc's helper too). */
+static inline __attribute__((always_inline)) void record_alloc(void *p, size_t size,
+                                                               uintptr_t caller, int own)
 {
     if (!recording() || lg_in_hook)
         return;
@@ -146,7 +148,7 @@ static inline void record_alloc(void *p, size_t size, uintptr_t caller)
     uint32_t stack = LG_NONE;
     if (lg_cfg.depth > 0) {
         int saved = errno;              /* libunwind may probe memory */
-        stack = lg_stack_capture(2);    /* lg_stack_capture, the hook */
+        stack = lg_stack_capture_here(lg_cfg.depth, own);
         errno = saved;
     }
     put_block(p, lg_meta_make(size, stack));   /* keeps errno (map.c) */
@@ -170,7 +172,7 @@ LG_EXPORT void *malloc(size_t size)
         return boot_alloc(size, 16);
     void *p = real.malloc(size);
     if (LG_LIKELY(p != NULL))
-        record_alloc(p, size, CALLER);
+        record_alloc(p, size, CALLER, 1);
     return p;
 }
 
@@ -186,7 +188,7 @@ LG_EXPORT void *calloc(size_t n, size_t size)
     }
     void *p = real.calloc(n, size);
     if (LG_LIKELY(p != NULL))
-        record_alloc(p, n * size, CALLER);
+        record_alloc(p, n * size, CALLER, 1);
     return p;
 }
 
@@ -228,7 +230,7 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintp
     }
     if (recording()) {
         if (!lg_in_hook)
-            record_alloc(q, total, caller);
+            record_alloc(q, total, caller, 2);
         else if (had)
             put_block(q, lg_meta_make(total, lg_meta_stack(old)));
     }
@@ -255,7 +257,7 @@ LG_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     }
     int err = real.posix_memalign(out, align, size);
     if (err == 0)
-        record_alloc(*out, size, CALLER);
+        record_alloc(*out, size, CALLER, 1);
     return err;
 }
 
@@ -265,7 +267,7 @@ LG_EXPORT void *aligned_alloc(size_t align, size_t size)
         return boot_alloc(size, align);
     void *p = real.aligned_alloc(align, size);
     if (p != NULL)
-        record_alloc(p, size, CALLER);
+        record_alloc(p, size, CALLER, 1);
     return p;
 }
 
@@ -275,7 +277,7 @@ LG_EXPORT void *memalign(size_t align, size_t size)
         return boot_alloc(size, align);
     void *p = real.memalign(align, size);
     if (p != NULL)
-        record_alloc(p, size, CALLER);
+        record_alloc(p, size, CALLER, 1);
     return p;
 }
 
@@ -285,7 +287,7 @@ LG_EXPORT void *valloc(size_t size)
         return boot_alloc(size, 4096);
     void *p = real.valloc(size);
     if (p != NULL)
-        record_alloc(p, size, CALLER);
+        record_alloc(p, size, CALLER, 1);
     return p;
 }
 
@@ -295,7 +297,7 @@ LG_EXPORT void *pvalloc(size_t size)
         return boot_alloc((size + 4095) & ~(size_t)4095, 4096);
     void *p = real.pvalloc(size);
     if (p != NULL)
-        record_alloc(p, size, CALLER);
+        record_alloc(p, size, CALLER, 1);
     return p;
 }
 

@@ -24,10 +24,12 @@
 #define LG_DEPTH_MAX 256
 #define LG_HISTORY_DEFAULT 64           /* events kept per live object */
 #define LG_HISTORY_MAX 1024
+#define LG_HISTORY_DEPTH_DEFAULT 4      /* frames per incref/decref stack */
 
 struct lg_config {
     int depth;                          /* frames per stack, 0 = no stacks */
     int history;                        /* events per object, 0 = off */
+    int history_depth;                  /* frames of an incref/decref stack */
     int signal;                         /* snapshot signal, 0 = none */
     int stats;                          /* LEAKGRAPH_STATS=1: a line per snapshot */
     char output[4096];                  /* LEAKGRAPH_OUTPUT, %p not expanded */
@@ -159,6 +161,25 @@ extern atomic_int lg_lost_events;       /* an allocation went untracked */
 
 void lg_stacks_init(void);
 uint32_t lg_stack_capture(int own_frames); /* stack id of the caller, or LG_NONE */
+#define LG_EXTRA_FRAMES 8               /* most shim frames a caller may declare */
+int unw_backtrace(void **buf, int size); /* libunwind's, declared as its header does */
+/* After unw_backtrace: drop the shim's frames, keep at most depth, dedup. */
+uint32_t lg_stack_finish(void **buf, int n, int depth);
+/* lg_stack_capture without a frame of its own: inlined into the hook, so
+ * one frame fewer to unwind (each costs about 6.5 ns). own_frames counts
+ * the shim's frames above the program's, the one this is inlined in too. */
+static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int depth,
+                                                                            int own_frames)
+{
+    void *buf[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    if (depth <= 0)
+        return LG_NONE;
+    if (depth > LG_DEPTH_MAX)
+        depth = LG_DEPTH_MAX;
+    if (own_frames > LG_EXTRA_FRAMES)
+        own_frames = LG_EXTRA_FRAMES;
+    return lg_stack_finish(buf, unw_backtrace(buf, depth + own_frames), depth);
+}
 uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
 uint32_t lg_stacks_count(void);
 const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none */

@@ -17,7 +17,6 @@
 
 #define BUCKET_BITS 16
 #define MAX_STACKS (1u << 24)           /* ids fit the 24 bits of a block's meta */
-#define EXTRA_FRAMES 8                  /* most shim frames a caller may declare */
 
 struct node {
     struct node *_Atomic next;
@@ -193,18 +192,8 @@ static uint32_t lookup(uint64_t h, void **frames, int depth)
     return n ? n->id : LG_NONE;
 }
 
-/* own_frames: how many of the shim's frames sit above the caller's code
- * (this one included), so that depth frames of the program are unwound and
- * no more: each frame costs about 6.5 ns. */
-uint32_t lg_stack_capture(int own_frames)
+uint32_t lg_stack_finish(void **buf, int n, int depth)
 {
-    int depth = lg_cfg.depth;
-    if (depth <= 0)
-        return LG_NONE;
-    void *buf[LG_DEPTH_MAX + EXTRA_FRAMES];
-    if (own_frames > EXTRA_FRAMES)
-        own_frames = EXTRA_FRAMES;
-    int n = unw_backtrace(buf, depth + own_frames);
     int skip = 0;
     while (skip < n && lg_ip_is_own((uintptr_t)buf[skip]))
         skip++;
@@ -217,6 +206,14 @@ uint32_t lg_stack_capture(int own_frames)
     if (n > depth)
         n = depth;
     return lg_stack_capture_from(buf + skip, n);
+}
+
+/* own_frames: how many of the shim's frames sit above the caller's code
+ * (this one included), so that depth frames of the program are unwound and
+ * no more: each frame costs about 6.5 ns. */
+uint32_t lg_stack_capture(int own_frames)
+{
+    return lg_stack_capture_here(lg_cfg.depth, own_frames);
 }
 
 uint32_t lg_stacks_count(void)
