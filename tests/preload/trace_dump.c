@@ -9,7 +9,7 @@
  * Keys: snapshots kind seq blocks objects edges precise start interior
  * regions roots history stacks modules strings lost_blocks lost_bytes
  * truncated immortal fields:<name> types:<name> sizes:<bytes> (counts per
- * name or size) hist_incref[:<type>] hist_decref[:<type>]
+ * name or size) lost:<bytes> (lost blocks of that size) hist_incref[:<type>] hist_decref[:<type>]
  * module:<file name> (modules of that name) region_kind:<k> roots_kind:<k>
  * unmatched_increfs:<type> (increfs no later decref of the same object from
  * the same first frame outside librefcount and the shim pairs with). */
@@ -111,6 +111,9 @@ static void analyse(const struct lg_block *b, size_t nb, const struct lg_edge *e
         if (!seen[i]) {
             lb++;
             lbytes += (long long)b[i].size;
+            char k[64];
+            snprintf(k, sizeof k, "lost:%llu", (unsigned long long)b[i].size);
+            add(k, 1);
             if (getenv("TRACE_DUMP_VERBOSE"))
                 fprintf(stderr, "lost block %#llx size %llu stack %u\n",
                         (unsigned long long)b[i].address, (unsigned long long)b[i].size,
