@@ -1,12 +1,14 @@
 /* writer.c - the trace file and the snapshot's scratch memory. Owns the
  * output descriptor (opened at the first snapshot, O_CREAT|O_EXCL|O_NOFOLLOW,
- * mode 0600; an existing name gets .1, .2, ...), the write buffer, section
+ * mode 0600; an existing name, a symbolic link included, gets .1, .2, ...;
+ * only a character device or FIFO is opened as it is), the write buffer, section
  * headers whose lengths are fixed up when a section ends (so sections can be
  * streamed), and the PROCESS section written once per file. write(2) only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -261,6 +263,13 @@ int lg_out_open(void)
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST)
             break;
+        /* a device or a pipe named outright (/dev/null, /dev/full, a FIFO) is
+         * written to, not renamed around: no /dev/null.1 */
+        struct stat st;
+        if (i == 1 && lstat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode))) {
+            fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+            break;
+        }
         size_t k = strlen(base);
         memcpy(path, base, k);
         path[k] = '.';
