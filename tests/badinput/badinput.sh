@@ -214,7 +214,18 @@ EOF
     run "$LG" report "$tmp/big.trace"
     status_is 3 "report of the cut trace"
     one_line_has "report of the cut trace" "$tmp/big.trace: truncated at offset $size"
-    # 3. report to a full stdout
+    # 3. /dev/full named as the trace: written to (ENOSPC), not renamed
+    #    around; /dev/null likewise swallows the trace quietly
+    run under LEAKGRAPH_OUTPUT=/dev/full "$PROG" 7
+    prog_ran "shim /dev/full" 7
+    one_line "shim /dev/full" "leakgraph: cannot write /dev/full: No space left on device; trace incomplete"
+    run under LEAKGRAPH_OUTPUT=/dev/null "$PROG" 7
+    prog_ran "shim /dev/null" 7
+    [ ! -s "$tmp/err" ] || bad "shim /dev/null: stderr [$(cat "$tmp/err")]"
+    for f in /dev/full.1 /dev/null.1; do
+        [ ! -e "$f" ] || { bad "the shim created $f"; rm -f "$f"; }
+    done
+    # 4. report to a full stdout
     run sh -c '"$0" report "$1" >/dev/full' "$LG" "$tmp/good.trace"
     status_is 2 "report to /dev/full"
     one_line "report to /dev/full" "leakgraph: stdout: cannot write the report: No space left on device"
