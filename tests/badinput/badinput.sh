@@ -146,7 +146,9 @@ output_dir_readonly)
     keep_sum "$tmp/ro/keep.txt"
     cat >"$tmp/ro.sh" <<'EOF'
 d=$1; shift
-if [ "$(id -u)" = 0 ]; then mount --bind -o ro "$d" "$d" || exit 99; else chmod 555 "$d"; fi
+if [ "$(id -u)" = 0 ]; then
+    mount --bind -o ro "$d" "$d" || { echo "setup: cannot bind-mount read-only (needs CAP_SYS_ADMIN)" >&2; exit 99; }
+else chmod 555 "$d"; fi
 if touch "$d/probe" 2>/dev/null; then echo "still writable" >&2; exit 98; fi
 exec "$@"
 EOF
@@ -177,7 +179,7 @@ disk_full)
     mkdir "$tmp/full"
     cat >"$tmp/full.sh" <<'EOF'
 d=$1; shift
-mount -t tmpfs -o size=64k tmpfs "$d" || exit 99
+mount -t tmpfs -o size=64k tmpfs "$d" || { echo "setup: cannot mount a tmpfs (needs CAP_SYS_ADMIN or user namespaces)" >&2; exit 99; }
 dd if=/dev/zero of="$d/fill" bs=4096 2>/dev/null
 [ "$(stat -c %s "$d/fill")" = 65536 ] || exit 98
 "$@"; s=$?
