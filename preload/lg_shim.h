@@ -162,8 +162,9 @@ extern atomic_int lg_lost_events;       /* an allocation went untracked */
 void lg_stacks_init(void);
 uint32_t lg_stack_capture(int own_frames); /* stack id of the caller, or LG_NONE */
 #define LG_EXTRA_FRAMES 8               /* most shim frames a caller may declare */
-int unw_backtrace(void **buf, int size); /* libunwind's, declared as its header does */
-/* After unw_backtrace: drop the shim's frames, keep at most depth, dedup. */
+int lg_backtrace(void **buf, int size);  /* like unw_backtrace: fastunwind.c's
+                                           unwinder, else libunwind's */
+/* After lg_backtrace: drop the shim's frames, keep at most depth, dedup. */
 uint32_t lg_stack_finish(void **buf, int n, int depth);
 /* lg_stack_capture without a frame of its own: inlined into the hook, so
  * one frame fewer to unwind (each costs about 6.5 ns). own_frames counts
@@ -178,7 +179,7 @@ static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int 
         depth = LG_DEPTH_MAX;
     if (own_frames > LG_EXTRA_FRAMES)
         own_frames = LG_EXTRA_FRAMES;
-    return lg_stack_finish(buf, unw_backtrace(buf, depth + own_frames), depth);
+    return lg_stack_finish(buf, lg_backtrace(buf, depth + own_frames), depth);
 }
 uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
 uint32_t lg_stacks_count(void);

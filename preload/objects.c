@@ -227,7 +227,7 @@ static inline __attribute__((always_inline)) uint32_t ref_stack(void)
     if (depth <= 0)
         return LG_NONE;
     if (hd > 0 && hd < depth) {
-        int n = unw_backtrace(buf, hd + OWN_FRAMES);
+        int n = lg_backtrace(buf, hd + OWN_FRAMES);
         if (n < hd + OWN_FRAMES)
             return lg_stack_finish(buf, n, hd);   /* the whole stack */
         for (int i = 0; i < n; i++) {
@@ -238,7 +238,7 @@ static inline __attribute__((always_inline)) uint32_t ref_stack(void)
     }
     if (depth > LG_DEPTH_MAX)
         depth = LG_DEPTH_MAX;
-    return lg_stack_finish(buf, unw_backtrace(buf, depth + OWN_FRAMES), depth);
+    return lg_stack_finish(buf, lg_backtrace(buf, depth + OWN_FRAMES), depth);
 }
 
 void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)

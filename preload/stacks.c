@@ -13,6 +13,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "fastunwind.h"
 #include "lg_shim.h"
 
 #define BUCKET_BITS 16
@@ -35,6 +36,10 @@ static uintptr_t self_start, self_end;  /* the shim's executable segment */
 static pthread_key_t tc_key;            /* releases a thread's cache (below) */
 static int tc_key_ok;
 static void tc_release(void *arg);
+static bool fast_unwind = true;         /* LEAKGRAPH_UNWIND=libunwind: off */
+static bool check_unwind;               /* LEAKGRAPH_UNWIND=check: compare both */
+static atomic_int check_said;
+static int check_backtrace_inner(void **buf, int size);
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -68,6 +73,9 @@ void lg_stacks_init(void)
     else if (c && strcmp(c, "global") == 0)
         policy = UNW_CACHE_GLOBAL;
     unw_set_caching_policy(unw_local_addr_space, policy);
+    const char *u = getenv("LEAKGRAPH_UNWIND");
+    fast_unwind = !(u && strcmp(u, "libunwind") == 0);
+    check_unwind = u && strcmp(u, "check") == 0;
 }
 
 bool lg_ip_is_own(uintptr_t ip)
@@ -104,6 +112,7 @@ struct tcache {
     uint64_t hash[1u << TC_BITS];
     uint32_t id[1u << TC_BITS];
     struct tcache *next_free;
+    struct lg_fu_rule rules[1u << LG_FU_CACHE_BITS];  /* fastunwind.c's cache */
 };
 
 static __thread struct tcache *tc;
@@ -137,6 +146,66 @@ static struct tcache *tc_get(void)
 }
 
 static uint32_t lookup(uint64_t h, void **frames, int depth);
+
+/* unw_backtrace's contract (buf[0] is the return address into our caller)
+ * from the fast unwinder, or from libunwind when the fast one cannot. Needs
+ * its own frame pointer (the shim is built with -fno-omit-frame-pointer). */
+__attribute__((noinline)) int lg_backtrace(void **buf, int size)
+{
+    if (size <= 0)
+        return 0;
+    if (size > LG_DEPTH_MAX + LG_EXTRA_FRAMES)
+        size = LG_DEPTH_MAX + LG_EXTRA_FRAMES;
+    if (LG_UNLIKELY(check_unwind))
+        return check_backtrace_inner(buf, size);
+    struct tcache *c = !fast_unwind ? NULL : tc ? tc : tc_get();
+    if (c != NULL) {
+        int n = lg_fu_backtrace(buf, size, c->rules, __builtin_frame_address(0));
+        if (n >= 0)
+            return n;
+    }
+    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES + 1];
+    int n = unw_backtrace(tmp, size + 1);  /* tmp[0] lies in this function */
+    if (n <= 1)
+        return 0;
+    memcpy(buf, tmp + 1, sizeof *buf * (size_t)(n - 1));
+    return n - 1;
+}
+
+/* LEAKGRAPH_UNWIND=check: both unwinders on every stack; the first few
+ * differences on stderr (a self-test of fastunwind.c on a real program). */
+static void __attribute__((noinline)) check_one(void **fast, int nf, void *const *slow, int ns)
+{
+    if (nf < 0 || (nf == ns && memcmp(fast, slow, sizeof *fast * (size_t)nf) == 0))
+        return;
+    if (atomic_fetch_add(&check_said, 1) >= 5)
+        return;
+    char line[400];
+    size_t k = 0;
+    for (int i = 0; i < (nf > ns ? nf : ns) && k + 40 < sizeof line; i++) {
+        uintptr_t a = i < nf ? (uintptr_t)fast[i] : 0, b = i < ns ? (uintptr_t)slow[i] : 0;
+        for (int sh = 44; sh >= 0; sh -= 4)
+            line[k++] = "0123456789abcdef"[(a >> sh) & 15];
+        line[k++] = a == b ? '=' : '/';
+        for (int sh = 44; sh >= 0; sh -= 4)
+            line[k++] = "0123456789abcdef"[(b >> sh) & 15];
+        line[k++] = ' ';
+    }
+    line[k] = 0;
+    lg_say("fast unwinder differs (fast/libunwind): ", line, NULL, NULL);
+}
+
+__attribute__((noinline)) static int check_backtrace_inner(void **buf, int size)
+{
+    struct tcache *c = tc ? tc : tc_get();
+    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES + 1];
+    int ns = unw_backtrace(tmp, size + 1);
+    if (c != NULL)
+        check_one(buf, lg_fu_backtrace(buf, size, c->rules, __builtin_frame_address(0)),
+                  tmp + 1, ns - 1);
+    memcpy(buf, tmp + 1, sizeof *buf * (size_t)(ns > 1 ? ns - 1 : 0));
+    return ns > 1 ? ns - 1 : 0;
+}
 
 static struct node *find(struct node *n, uint64_t h, void *const *f, int depth)
 {

@@ -1,0 +1,24 @@
+/* fastunwind.h - the fast unwinder's interface (fastunwind.c): a rule per
+ * return address in a per-thread cache the caller owns (stacks.c keeps it
+ * in its per-thread stack cache). */
+#ifndef LG_FASTUNWIND_H
+#define LG_FASTUNWIND_H
+
+#include <stdint.h>
+
+#define LG_FU_CACHE_BITS 12
+
+struct lg_fu_rule {
+    uintptr_t ip;                       /* the return address, 0 = empty */
+    int32_t cfa_off;                    /* CFA = rsp or rbp + cfa_off */
+    int16_t rbp_off;                    /* rbp saved at CFA + rbp_off, 0 = kept */
+    uint8_t kind;                       /* fastunwind.c: rsp, rbp, end, unknown */
+    uint8_t pad;
+};
+
+/* Return addresses of the frames above fp (a frame-pointer frame: fp[0]
+ * the saved rbp, fp[1] the return address), at most max; -1 when some
+ * frame is not one it can unwind (then use libunwind). */
+int lg_fu_backtrace(void **buf, int max, struct lg_fu_rule *cache, const uintptr_t *fp);
+
+#endif /* LG_FASTUNWIND_H */
