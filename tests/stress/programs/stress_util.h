@@ -73,7 +73,11 @@ static inline void *st_churn_main(void *arg)
 }
 
 /* Writes zeros over the stack below the caller, so no dead frame keeps a
- * copy of a pointer the program dropped on purpose. A thread calls it last:
+ * copy of a pointer the program dropped on purpose: a thread calls it after
+ * its leaks (its first malloc runs deeper than any later one, through
+ * glibc's arena set-up and the shim's, and a later snapshot that stops it
+ * inside the shim scans that depth again, uninitialised slots included),
+ * or last:
  * glibc keeps an exited thread's stack mapped for reuse, and the shim scans
  * it like any writable mapping, so a stale copy there (the shim's unwinder
  * runs deep below the thread's frames) would keep a leak reachable. */
