@@ -92,6 +92,8 @@ static void fatal_snapshot(int sig)
     if (sigsetjmp(jb, 1) == 0) {
         fault_jmp = &jb;
         lg_write_snapshot(LG_SNAP_FATAL, sig);
+    } else {
+        lg_world_resume();              /* the fault may have come mid-scan */
     }
     fault_jmp = NULL;
     sigaction(SIGSEGV, &old_segv, NULL);

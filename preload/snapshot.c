@@ -707,11 +707,15 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     lg_out_end(at);
 
     /* From here to the end of ROOTS nothing allocates or takes a lock that a
-     * stopped thread could hold. */
+     * stopped thread could hold. A fatal snapshot stops the world too (only
+     * syscalls, safe in its signal handler): otherwise every other thread's
+     * whole stack mapping, dead frames and all, is scanned, and stale
+     * copies there hide leaks; the process dies right after, so a world a
+     * fault leaves stopped is harmless (the fault path resumes it anyway). */
     struct lg_stopped *stopped = NULL;
     size_t nstopped = 0;
     uint64_t *buf = lg_scratch_alloc((size_t)(1u << 16) * 8);
-    if (!fatal && region_names != NULL && buf != NULL) {
+    if (region_names != NULL && buf != NULL) {   /* a fatal one too: see below */
         nstopped = lg_world_stop(&stopped);
         lg_regions_add_threads(regions, &nregions, LG_REGIONS_CAP, region_names, stopped,
                                nstopped, stack_name, regs_name);
