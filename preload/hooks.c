@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "lg_shim.h"
+#include "map_inline.h"
 
 struct lg_map lg_blocks;
 atomic_int lg_lost_events;
@@ -105,26 +106,26 @@ static inline bool recording(void)
     return atomic_load_explicit(&lg_state, memory_order_relaxed) == LG_READY;
 }
 
-static void put_block(void *p, uint64_t meta)
+static inline __attribute__((always_inline)) void put_block(void *p, uint64_t meta)
 {
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
-    int err = lg_map_put(s, (uintptr_t)p, meta);
+    int err = lg_map_put_inline(s, (uintptr_t)p, meta);
     lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     if (err < 0)
         atomic_store(&lg_lost_events, 1);
 }
 
-static bool take_block(void *p, uint64_t *meta)
+static inline __attribute__((always_inline)) bool take_block(void *p, uint64_t *meta)
 {
     if (lg_in_lock)                     /* this thread holds a shard lock */
         return false;
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
-    bool had = lg_map_del(s, (uintptr_t)p, meta);
+    bool had = lg_map_del_inline(s, (uintptr_t)p, meta);
     lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     return had;
@@ -147,7 +148,7 @@ static inline __attribute__((always_inline)) void record_alloc(void *p, size_t s
     lg_in_hook = 1;
     uint32_t stack = LG_NONE;
     if (lg_cfg.depth > 0) {
-        int saved = errno;              /* libunwind may probe memory */
+        int saved = errno;              /* the unwinders may probe memory */
         stack = lg_stack_capture_here(lg_cfg.depth, own);
         errno = saved;
     }

@@ -10,22 +10,11 @@
 #include <string.h>
 
 #include "lg_shim.h"
+#include "map_inline.h"
 
 #define MIN_CAP 256u                    /* 4 KiB: one page */
 
-static inline size_t slot_of(uintptr_t key, size_t cap)
-{
-    size_t base = (size_t)(((unsigned __int128)(lg_hash_addr(key) << 7) * cap) >> 64);
-    size_t j = base + ((key >> 4) & 255);
-    return j < cap ? j : j - cap;       /* cap >= 256 */
-}
-
-static inline size_t step(size_t j, size_t cap)
-{
-    return j + 1 == cap ? 0 : j + 1;
-}
-
-static int grow(struct lg_shard *s)
+int lg_map_grow(struct lg_shard *s)
 {
     size_t old_cap = s->cap;
     size_t cap = old_cap ? (old_cap + old_cap / 2 + 255) & ~(size_t)255 : MIN_CAP;
@@ -38,9 +27,9 @@ static int grow(struct lg_shard *s)
         uintptr_t k = s->slots[i].key;
         if (k == 0)
             continue;
-        size_t j = slot_of(k, cap);
+        size_t j = lg_map_slot_of(k, cap);
         while (n[j].key != 0)
-            j = step(j, cap);
+            j = lg_map_step(j, cap);
         n[j] = s->slots[i];
     }
     struct lg_map_slot *old = s->slots;
@@ -53,26 +42,7 @@ static int grow(struct lg_shard *s)
 
 int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val)
 {
-    if (s->slots == NULL || (s->count + 1) * 20 > s->cap * 11) {
-        int err = grow(s);
-        if (err < 0)
-            return err;
-    }
-    size_t cap = s->cap;
-    size_t j = slot_of(key, cap);
-    for (;;) {
-        if (s->slots[j].key == 0) {
-            s->slots[j].key = key;
-            s->slots[j].val = val;
-            s->count++;
-            return 0;
-        }
-        if (s->slots[j].key == key) {   /* a block we missed the free of */
-            s->slots[j].val = val;
-            return 0;
-        }
-        j = step(j, cap);
-    }
+    return lg_map_put_inline(s, key, val);
 }
 
 bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val)
@@ -80,7 +50,7 @@ bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val)
     if (s->slots == NULL)
         return false;
     size_t cap = s->cap;
-    for (size_t j = slot_of(key, cap);; j = step(j, cap)) {
+    for (size_t j = lg_map_slot_of(key, cap);; j = lg_map_step(j, cap)) {
         if (s->slots[j].key == key) {
             *val = s->slots[j].val;
             return true;
@@ -92,33 +62,7 @@ bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val)
 
 bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val)
 {
-    if (s->slots == NULL)
-        return false;
-    size_t cap = s->cap;
-    size_t j = slot_of(key, cap);
-    for (;; j = step(j, cap)) {
-        if (s->slots[j].key == key)
-            break;
-        if (s->slots[j].key == 0)
-            return false;
-    }
-    if (val)
-        *val = s->slots[j].val;
-    /* backward shift: pull later entries of the run into the hole */
-    size_t hole = j;
-    for (size_t k = step(j, cap); s->slots[k].key != 0; k = step(k, cap)) {
-        size_t home = slot_of(s->slots[k].key, cap);
-        /* k may move to hole if its home is not in (hole, k] cyclically */
-        bool stays = hole <= k ? (home > hole && home <= k) : (home > hole || home <= k);
-        if (!stays) {
-            s->slots[hole] = s->slots[k];
-            hole = k;
-        }
-    }
-    s->slots[hole].key = 0;
-    s->slots[hole].val = 0;
-    s->count--;
-    return true;
+    return lg_map_del_inline(s, key, val);
 }
 
 void lg_map_lock_all(struct lg_map *m)
