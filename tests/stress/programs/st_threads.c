@@ -30,6 +30,8 @@ static void *worker(void *arg)
     }
     for (int k = 0; k < 16; k++)
         free(keep[k]);
+    explicit_bzero(keep, sizeof keep);  /* no dangling copy: another thread's
+                                           leak may reuse the address */
     st_wipe_stack();
     if (!join)
         st_park(&parked);

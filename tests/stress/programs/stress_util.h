@@ -69,6 +69,8 @@ static inline void *st_churn_main(void *arg)
         st_churn_round(keep, &c->seed);
     for (int k = 0; k < 16; k++)
         free(keep[k]);
+    explicit_bzero(keep, sizeof keep);  /* no dangling copy: another thread's
+                                           leak may reuse the address */
     return NULL;
 }
 
