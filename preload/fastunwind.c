@@ -311,39 +311,13 @@ static void rule_from_fde(const uint8_t *fde, uintptr_t pc, struct lg_fu_rule *o
 }
 
 struct find_arg {
-    uintptr_t ip;
-    const uint8_t *hdr;
+    uintptr_t pc;
+    struct lg_fu_rule *out;
 };
 
-static int find_hdr(struct dl_phdr_info *info, size_t size, void *argp)
+/* The rule at pc from a module's .eh_frame_hdr search table. */
+static void rule_from_hdr(const uint8_t *h, uintptr_t pc, struct lg_fu_rule *out)
 {
-    (void)size;
-    struct find_arg *a = argp;
-    bool inside = false;
-    const uint8_t *hdr = NULL;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
-        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a->ip >= s && a->ip < s + ph->p_memsz)
-            inside = true;
-        else if (ph->p_type == PT_GNU_EH_FRAME)
-            hdr = (const uint8_t *)s;
-    }
-    if (!inside)
-        return 0;
-    a->hdr = hdr;
-    return 1;
-}
-
-static void lookup_rule(uintptr_t ip, struct lg_fu_rule *out)
-{
-    out->ip = ip;
-    out->kind = K_UNKNOWN;
-    uintptr_t pc = ip - 1;              /* inside the call, not after it */
-    struct find_arg a = {pc, NULL};
-    if (dl_iterate_phdr(find_hdr, &a) == 0 || a.hdr == NULL)
-        return;
-    const uint8_t *h = a.hdr;
     if (h[0] != 1 || h[3] != 0x3b)      /* version 1, table datarel sdata4 */
         return;
     struct rd r = {h + 4, h + 4 + 16, false};
@@ -369,6 +343,36 @@ static void lookup_rule(uintptr_t ip, struct lg_fu_rule *out)
     if ((uintptr_t)(h + t[2 * lo]) > pc)
         return;
     rule_from_fde(h + t[2 * lo + 1], pc, out);
+}
+
+/* Runs under the loader's lock, so the module cannot go away meanwhile. */
+static int find_rule(struct dl_phdr_info *info, size_t size, void *argp)
+{
+    (void)size;
+    struct find_arg *a = argp;
+    bool inside = false;
+    const uint8_t *hdr = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a->pc >= s && a->pc < s + ph->p_memsz)
+            inside = true;
+        else if (ph->p_type == PT_GNU_EH_FRAME)
+            hdr = (const uint8_t *)s;
+    }
+    if (!inside)
+        return 0;
+    if (hdr != NULL)
+        rule_from_hdr(hdr, a->pc, a->out);
+    return 1;
+}
+
+static void lookup_rule(uintptr_t ip, struct lg_fu_rule *out)
+{
+    out->ip = ip;
+    out->kind = K_UNKNOWN;
+    struct find_arg a = {ip - 1, out}; /* inside the call, not after it */
+    dl_iterate_phdr(find_rule, &a);
 }
 
 /* ---- the unwinder --------------------------------------------------------- */
