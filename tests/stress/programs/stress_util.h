@@ -90,7 +90,7 @@ __attribute__((noinline, unused)) static void st_wipe_stack(void)
 }
 
 /* Ends a thread's work by parking it for good: the program exits while it
- * waits. A joined thread's stack stays mapped in glibc's cache and the shim
+ * waits (see st_wipe_stack). A joined thread's stack stays mapped in glibc's cache and the shim
  * scans it whole, dead frames included (the shim's own block-map probes on
  * the thread's way out leave block addresses there), which can keep a leak
  * reachable; a parked thread's stack is scanned only from its stack
@@ -98,8 +98,19 @@ __attribute__((noinline, unused)) static void st_wipe_stack(void)
 __attribute__((noreturn, unused)) static void st_park(atomic_int *parked)
 {
     atomic_fetch_add(parked, 1);
-    for (;;)
+    for (;;) {
+#ifdef __x86_64__
+        /* the scratch registers still hold what the last calls left, a
+         * block address the shim's hooks looked at, say; the snapshot scans
+         * a stopped thread's registers */
+        __asm__ volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\t"
+                         "xor %%esi, %%esi\n\txor %%edi, %%edi\n\txor %%r8d, %%r8d\n\t"
+                         "xor %%r9d, %%r9d\n\txor %%r10d, %%r10d\n\txor %%r11d, %%r11d"
+                         ::: "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+                         "memory");
+#endif
         pause();
+    }
 }
 
 /* Loses one zeroed block of n bytes (zeroed: stale pointers in a fresh
