@@ -76,6 +76,9 @@ void lg_stacks_init(void)
     const char *u = getenv("LEAKGRAPH_UNWIND");
     fast_unwind = !(u && strcmp(u, "libunwind") == 0);
     check_unwind = u && strcmp(u, "check") == 0;
+    if (u && strcmp(u, "fast") != 0 && strcmp(u, "libunwind") != 0 && strcmp(u, "check") != 0)
+        lg_say("LEAKGRAPH_UNWIND is not fast, libunwind or check; using fast", NULL, NULL,
+               NULL);
 }
 
 bool lg_ip_is_own(uintptr_t ip)
