@@ -125,7 +125,9 @@ LG_EXPORT int dlclose(void *handle)
         lg_modules_retire((uint64_t)lm->l_addr, lm->l_name);
         lg_in_hook = was;
     }
-    return real(handle);
+    int r = real(handle);
+    lg_fu_forget();                     /* unwind rules of the module may be stale */
+    return r;
 }
 
 LG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])

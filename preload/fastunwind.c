@@ -17,6 +17,7 @@
  * too. Module text is read only through its own program headers. */
 #include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "fastunwind.h"
@@ -382,8 +383,23 @@ static inline size_t slot_of(uintptr_t ip)
     return (size_t)((ip * 0x9E3779B97F4A7C15ull) >> (64 - LG_FU_CACHE_BITS));
 }
 
-int lg_fu_backtrace(void **buf, int max, struct lg_fu_rule *cache, const uintptr_t *fp)
+static atomic_uint generation;          /* bumped by every dlclose */
+
+/* A module may have gone and another come at its address: every thread
+ * drops its rules before its next unwind. */
+void lg_fu_forget(void)
 {
+    atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+}
+
+int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t *fp)
+{
+    unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
+    if (LG_UNLIKELY(fc->gen != gen)) {
+        memset(fc->rules, 0, sizeof fc->rules);
+        fc->gen = gen;
+    }
+    struct lg_fu_rule *cache = fc->rules;
     if (LG_UNLIKELY(stk_hi == 0))
         stack_bounds();
     uintptr_t lo = (uintptr_t)fp, hi = stk_hi;

@@ -164,6 +164,7 @@ uint32_t lg_stack_capture(int own_frames); /* stack id of the caller, or LG_NONE
 #define LG_EXTRA_FRAMES 8               /* most shim frames a caller may declare */
 int lg_backtrace(void **buf, int size);  /* like unw_backtrace: fastunwind.c's
                                            unwinder, else libunwind's */
+void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
 /* After lg_backtrace: drop the shim's frames, keep at most depth, dedup. */
 uint32_t lg_stack_finish(void **buf, int n, int depth);
 /* lg_stack_capture without a frame of its own: inlined into the hook, so

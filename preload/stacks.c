@@ -115,7 +115,7 @@ struct tcache {
     uint64_t hash[1u << TC_BITS];
     uint32_t id[1u << TC_BITS];
     struct tcache *next_free;
-    struct lg_fu_rule rules[1u << LG_FU_CACHE_BITS];  /* fastunwind.c's cache */
+    struct lg_fu_cache rules;           /* fastunwind.c's cache */
 };
 
 static __thread struct tcache *tc;
@@ -163,7 +163,7 @@ __attribute__((noinline)) int lg_backtrace(void **buf, int size)
         return check_backtrace_inner(buf, size);
     struct tcache *c = !fast_unwind ? NULL : tc ? tc : tc_get();
     if (c != NULL) {
-        int n = lg_fu_backtrace(buf, size, c->rules, __builtin_frame_address(0));
+        int n = lg_fu_backtrace(buf, size, &c->rules, __builtin_frame_address(0));
         if (n >= 0)
             return n;
     }
@@ -204,7 +204,7 @@ __attribute__((noinline)) static int check_backtrace_inner(void **buf, int size)
     void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES + 1];
     int ns = unw_backtrace(tmp, size + 1);
     if (c != NULL)
-        check_one(buf, lg_fu_backtrace(buf, size, c->rules, __builtin_frame_address(0)),
+        check_one(buf, lg_fu_backtrace(buf, size, &c->rules, __builtin_frame_address(0)),
                   tmp + 1, ns - 1);
     memcpy(buf, tmp + 1, sizeof *buf * (size_t)(ns > 1 ? ns - 1 : 0));
     return ns > 1 ? ns - 1 : 0;
