@@ -8,9 +8,11 @@
  * resumes the world. The snapshot stops the world only after it has done
  * everything that allocates or takes a lock another thread could hold
  * (libc's, the loader's, the shim's arena): it holds every shard lock, so no
- * stopped thread is inside the block map. A thread that does not answer
- * within 50 ms (the signal blocked, say) keeps the old treatment: its whole
- * stack mapping is scanned. */
+ * stopped thread is inside the block map. A thread that has not answered
+ * after 50 ms is asked about in /proc/self/task/TID/status: one that blocks
+ * the signal, is stopped or traced, or is gone will not answer and keeps
+ * the old treatment (its whole stack mapping is scanned); one that merely
+ * has not run yet (a loaded machine) is waited for, up to 2 s in all. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -29,6 +31,7 @@
 #define MAX_THREADS 4096
 
 static struct lg_stopped targets[MAX_THREADS];
+static bool given_up[MAX_THREADS];
 static atomic_int n_targets;
 static atomic_int world_stopped;
 static bool installed;
@@ -38,26 +41,92 @@ static int stop_signal(void)
     return SIGRTMAX - 4;
 }
 
+static atomic_int in_handler;           /* threads inside on_stop now */
+
+/* Records this thread's stack pointer and saved registers and waits until
+ * the world resumes. A thread still waiting here when the next snapshot
+ * stops the world (it had not run since the resume, on a loaded machine)
+ * answers that one from here too: its interrupted state is unchanged, and
+ * the new signal stays pending behind this handler's mask. */
 static void on_stop(int sig, siginfo_t *si, void *ucv)
 {
+    (void)sig;
+    (void)si;
     int saved = errno;
     ucontext_t *uc = ucv;
     pid_t me = (pid_t)syscall(SYS_gettid);
-    int n = atomic_load(&n_targets);
-    for (int i = 0; i < n; i++) {
-        if (targets[i].tid != me)
-            continue;
-        targets[i].sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
-        targets[i].regs_start = (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[0];
-        targets[i].regs_end = targets[i].regs_start + sizeof uc->uc_mcontext.gregs;
-        atomic_store(&targets[i].acked, 1);
-        while (atomic_load(&world_stopped)) {
-            struct timespec ts = {0, 10 * 1000 * 1000};
-            syscall(SYS_futex, &world_stopped, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+    atomic_fetch_add(&in_handler, 1);
+    for (;;) {
+        int n = atomic_load(&n_targets);    /* 0 between rounds */
+        bool found = false;
+        for (int i = 0; i < n; i++) {
+            if (targets[i].tid != me)
+                continue;
+            found = true;
+            if (!atomic_load(&targets[i].acked)) {
+                targets[i].sp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+                targets[i].regs_start = (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[0];
+                targets[i].regs_end = targets[i].regs_start + sizeof uc->uc_mcontext.gregs;
+                atomic_store(&targets[i].acked, 1);
+            }
+            break;
         }
-        break;
+        if (!found || !atomic_load(&world_stopped))
+            break;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        syscall(SYS_futex, &world_stopped, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
     }
+    atomic_fetch_sub(&in_handler, 1);
     errno = saved;
+}
+
+/* The mask on a "Sig...:\t<hex>" line of a status file, 0 if absent. */
+static uint64_t status_mask(const char *buf, const char *key)
+{
+    const char *at = strstr(buf, key);
+    uint64_t mask = 0;
+    if (at == NULL)
+        return 0;
+    for (const char *c = at + strlen(key); ; c++) {
+        int v = *c >= '0' && *c <= '9' ? *c - '0' : *c >= 'a' && *c <= 'f' ? *c - 'a' + 10 : -1;
+        if (v < 0)
+            break;
+        mask = mask << 4 | (uint64_t)v;
+    }
+    return mask;
+}
+
+/* Whether thread tid can still run the stop handler: not if the signal
+ * waits, pending, behind its mask (unless some thread is inside on_stop:
+ * one still waiting there from the last round has every signal blocked and
+ * the new one pending, and answers from there), if it is stopped or traced,
+ * or gone. No allocation, no stdio. */
+static bool can_answer(pid_t tid)
+{
+    char path[48] = "/proc/self/task/", digits[16];
+    int nd = 0;
+    for (pid_t t = tid; t > 0 && nd < 15; t /= 10)
+        digits[nd++] = (char)('0' + t % 10);
+    size_t len = strlen(path);
+    while (nd > 0)
+        path[len++] = digits[--nd];
+    memcpy(path + len, "/status", 8);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char buf[4096];
+    ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got <= 0)
+        return false;
+    buf[got] = 0;
+    const char *st = strstr(buf, "\nState:\t");
+    if (st != NULL && (st[8] == 'T' || st[8] == 't' || st[8] == 'Z' || st[8] == 'X'))
+        return false;
+    uint64_t bit = 1ull << (stop_signal() - 1);
+    if (atomic_load(&in_handler) > 0)   /* it may be one still in on_stop */
+        return true;
+    return !((status_mask(buf, "\nSigBlk:\t") & bit) && (status_mask(buf, "\nSigPnd:\t") & bit));
 }
 
 void lg_stopworld_init(void)
@@ -116,15 +185,25 @@ size_t lg_world_stop(struct lg_stopped **out)
             targets[i].tid = -1;        /* gone meanwhile */
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    long next_check = 50000000L;        /* ns: the first look at laggards */
+    for (int i = 0; i < n; i++)
+        given_up[i] = false;
     for (;;) {
         int waiting = 0;
         for (int i = 0; i < n; i++)
-            waiting += targets[i].tid > 0 && !atomic_load(&targets[i].acked);
+            waiting += targets[i].tid > 0 && !given_up[i] && !atomic_load(&targets[i].acked);
         if (waiting == 0)
             break;
         clock_gettime(CLOCK_MONOTONIC, &t);
-        if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 50000000L)
+        long ns = (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec);
+        if (ns > 2000000000L)
             break;                      /* the rest keep their whole mapping */
+        if (ns > next_check) {          /* give up on those that cannot answer */
+            for (int i = 0; i < n; i++)
+                if (targets[i].tid > 0 && !given_up[i] && !atomic_load(&targets[i].acked))
+                    given_up[i] = !can_answer(targets[i].tid);
+            next_check = ns + 20000000L;
+        }
         sched_yield();
     }
     return (size_t)n;
