@@ -12,7 +12,7 @@ packages=(
     python3-jsonschema                # validates SARIF output against its schema
     valgrind                          # e2e: compare leak numbers with memcheck
     clang libclang-rt-14-dev          # the trace reader's libFuzzer harness
-    file                              # e2e: inspect binaries
+    python3 sqlite3 git               # real programs the shim's tests wrap
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -17,8 +17,10 @@ static void load(const char *name, const char *value)
     lg_cfg.depth = LG_DEPTH_DEFAULT;
     lg_cfg.history = LG_HISTORY_DEFAULT;
     lg_cfg.signal = SIGUSR2;
+    lg_cfg.history_depth = LG_HISTORY_DEPTH_DEFAULT;
     unsetenv("LEAKGRAPH_DEPTH");
     unsetenv("LEAKGRAPH_HISTORY");
+    unsetenv("LEAKGRAPH_HISTORY_DEPTH");
     unsetenv("LEAKGRAPH_SIGNAL");
     setenv(name, value, 1);
     lg_config_load();
@@ -30,6 +32,30 @@ static void test_depth_not_a_number_uses_default(void **state)
     (void)state;
     load("LEAKGRAPH_DEPTH", "abc");
     assert_int_equal(lg_cfg.depth, LG_DEPTH_DEFAULT);
+}
+
+/* LEAKGRAPH_HISTORY_DEPTH=deep is not a number: the default stays. */
+static void test_history_depth_not_a_number_uses_default(void **state)
+{
+    (void)state;
+    load("LEAKGRAPH_HISTORY_DEPTH", "deep");
+    assert_int_equal(lg_cfg.history_depth, LG_HISTORY_DEPTH_DEFAULT);
+}
+
+/* LEAKGRAPH_HISTORY_DEPTH=12 keeps 12 frames of each incref/decref stack. */
+static void test_history_depth_number_sets_frames(void **state)
+{
+    (void)state;
+    load("LEAKGRAPH_HISTORY_DEPTH", "12");
+    assert_int_equal(lg_cfg.history_depth, 12);
+}
+
+/* LEAKGRAPH_HISTORY_DEPTH=300 is past the 256-frame limit: the default stays. */
+static void test_history_depth_too_large_uses_default(void **state)
+{
+    (void)state;
+    load("LEAKGRAPH_HISTORY_DEPTH", "300");
+    assert_int_equal(lg_cfg.history_depth, LG_HISTORY_DEPTH_DEFAULT);
 }
 
 /* LEAKGRAPH_DEPTH=0 turns stacks off. */
@@ -85,6 +111,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_not_a_number_uses_default),
         cmocka_unit_test(test_depth_zero_turns_stacks_off),
+        cmocka_unit_test(test_history_depth_not_a_number_uses_default),
+        cmocka_unit_test(test_history_depth_number_sets_frames),
+        cmocka_unit_test(test_history_depth_too_large_uses_default),
         cmocka_unit_test(test_depth_too_large_is_clamped),
         cmocka_unit_test(test_history_off_turns_it_off),
         cmocka_unit_test(test_history_number_sets_bound),
