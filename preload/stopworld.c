@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -129,8 +130,15 @@ static bool can_answer(pid_t tid)
     return !((status_mask(buf, "\nSigBlk:\t") & bit) && (status_mask(buf, "\nSigPnd:\t") & bit));
 }
 
+/* A thread of the parent still inside on_stop is not in the child. */
+static void fork_child(void)
+{
+    atomic_store(&in_handler, 0);
+}
+
 void lg_stopworld_init(void)
 {
+    pthread_atfork(NULL, NULL, fork_child);
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_stop;
