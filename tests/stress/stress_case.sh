@@ -20,6 +20,7 @@ what=$1 dump=$2 shim=$3 cli=$4 dir=$5
 shift 5
 timeout_s=${STRESS_TIMEOUT:-30}
 ulimit -c 0
+exec 3>&2                       # the case's own stderr, whatever a run's is
 rm -rf "$dir"
 mkdir -p "$dir/traces"
 fail() { echo "stress_case $what $*: $FAIL_ARGS" >&2; exit 1; }
@@ -30,7 +31,7 @@ bounded() {
     timeout -k 5 "$timeout_s" "$@"
     st=$?
     if [ "$st" = 124 ] || [ "$st" = 137 ]; then
-        echo "stress_case $what: timed out after ${timeout_s}s (deadlock?): $*" >&2
+        echo "stress_case $what: timed out after ${timeout_s}s (deadlock?): $*" >&3
         exit 1
     fi
     return "$st"
