@@ -35,6 +35,8 @@ static void stack_bounds(void)
     pthread_attr_t a;
     void *addr;
     size_t size;
+    if (lg_in_getattr)          /* it holds our own lock: ask on a later stack */
+        return;
     stk_lo = stk_hi = 1;
     if (pthread_getattr_np(pthread_self(), &a) != 0)
         return;

@@ -60,6 +60,10 @@ bool lg_is_own_range(uintptr_t start, uintptr_t end, uintptr_t *own_end);
                                         /* start..end overlaps the shim's memory;
                                            own_end: end of the overlapping part */
 size_t lg_own_ranges(uintptr_t (*out)[2], size_t max); /* the shim's mappings */
+size_t lg_dead_stacks(uintptr_t (*out)[2], size_t max); /* threads.c: stacks of
+                                                            threads that ended */
+extern _Thread_local int lg_in_getattr; /* threads.c: inside pthread_getattr_np,
+                                           which holds the thread's own lock */
 
 /* ---- a tiny spinlock; fork takes them all ------------------------------- */
 

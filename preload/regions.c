@@ -1,10 +1,11 @@
 /* regions.c - the root areas of a snapshot, from /proc/self/maps and the
  * module map. A root area is: a writable PT_LOAD segment of a loaded module
  * (not the shim's), the current thread's stack from its stack pointer up,
- * and every other readable, writable mapping once three kinds of memory are
+ * and every other readable, writable mapping once these are
  * cut out of it: the shim's own pages, the heap (glibc's [heap], its thread
  * arenas and the mmap'd chunks of live blocks, found from the blocks'
- * malloc headers), and any remaining piece that holds a live block. So the
+ * malloc headers), the stacks of threads that have ended (threads.c), and
+ * any remaining piece that holds a live block. So the
  * TLS and stacks of other threads, a program's own mmap'd arenas and the
  * loader's data are roots, while freed heap memory and the shim's tables
  * never are. docs/shim.md "Roots" explains why. */
@@ -172,7 +173,7 @@ int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
     size_t len = read_maps(&maps);
     size_t max_regions = LG_REGIONS_CAP;
     struct lg_rregion *rs = lg_scratch_alloc(sizeof *rs * max_regions);
-    size_t max_ex = h->n + m->nseg + 4096 + 8;
+    size_t max_ex = h->n + m->nseg + 2 * 4096 + 8;
     struct range *ex = lg_scratch_alloc(sizeof *ex * max_ex);
     if (rs == NULL || ex == NULL || len == 0)
         return -ENOMEM;
@@ -192,6 +193,12 @@ int lg_regions_collect(const struct lg_modules *m, const struct lg_heapinfo *h,
     size_t nown = own ? lg_own_ranges(own, 4096) : 0;
     for (size_t i = 0; i < nown && nex < max_ex; i++)
         ex[nex++] = (struct range){own[i][0], own[i][1]};
+    /* the stacks of threads that have ended: glibc keeps them mapped for
+     * reuse, stale pointers and all, and no live thread runs on them */
+    uintptr_t (*dead)[2] = lg_scratch_alloc(sizeof *dead * 4096);
+    size_t ndead = dead ? lg_dead_stacks(dead, 4096) : 0;
+    for (size_t i = 0; i < ndead && nex < max_ex; i++)
+        ex[nex++] = (struct range){dead[i][0], dead[i][1]};
 
     struct range heap = {0, 0};
     for (const char *p = maps; *p;) {       /* find [heap] first */
