@@ -62,6 +62,10 @@ bool lg_is_own_range(uintptr_t start, uintptr_t end, uintptr_t *own_end);
 size_t lg_own_ranges(uintptr_t (*out)[2], size_t max); /* the shim's mappings */
 size_t lg_dead_stacks(uintptr_t (*out)[2], size_t max); /* threads.c: stacks of
                                                             threads that ended */
+size_t lg_thread_dtvs(uintptr_t *out, size_t max); /* threads.c: the TLS
+                                           vectors glibc keeps for threads */
+void lg_phdr_atfork(void);            /* phdr.c: no fork while a thread walks
+                                           the modules under the loader's lock */
 extern _Thread_local int lg_in_getattr; /* threads.c: inside pthread_getattr_np,
                                            which holds the thread's own lock */
 

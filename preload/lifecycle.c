@@ -154,6 +154,7 @@ void lg_init(void)
     lg_exec_init();
     lg_stacks_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    lg_phdr_atfork();                   /* after: its prepare must run first */
     install_signals();
     lg_stopworld_init();
     atomic_store(&lg_state, LG_READY);

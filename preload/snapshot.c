@@ -542,6 +542,27 @@ static void write_stacks(void)
 /* Copies the live blocks out of the map and sorts them. At exit (consume)
  * each shard's array is released as soon as it is copied, so the copy
  * costs almost no extra memory. */
+#define LIBC_BLOCKS_MAX 4097
+
+/* Sorted indices of the blocks that hold threads' TLS vectors. */
+static size_t libc_blocks(const struct heap *h, uint32_t *out)
+{
+    uintptr_t dtv[LIBC_BLOCKS_MAX];
+    size_t nd = lg_thread_dtvs(dtv, LIBC_BLOCKS_MAX);
+    size_t n = 0;
+    for (size_t i = 0; i < nd; i++) {
+        bool start;
+        uint32_t b = find_block(h, dtv[i], &start);
+        if (b == LG_NONE)
+            continue;
+        size_t k = n++;                 /* insertion sort: a few per thread */
+        for (; k > 0 && out[k - 1] > b; k--)
+            out[k] = out[k - 1];
+        out[k] = b;
+    }
+    return n;
+}
+
 static int collect_blocks(struct heap *h, bool consume)
 {
     size_t n = lg_map_count(&lg_blocks), k = 0;
@@ -678,9 +699,18 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     write_modules(&mods);
     write_stacks();
 
+    /* threads' TLS vectors are glibc's bookkeeping, never a leak; the
+     * descriptor points into them, not at their start */
+    uint32_t *libc = lg_scratch_alloc(sizeof *libc * LIBC_BLOCKS_MAX);
+    size_t nlibc = libc ? libc_blocks(&h, libc) : 0;
+    size_t next_libc = 0;
     at = lg_out_begin(LG_SEC_BLOCKS);
     for (size_t i = 0; i < h.n; i++) {
         uint32_t flags = h.obj_of && h.obj_of[i] != LG_NONE ? LG_BLOCKF_OBJECT : 0;
+        while (next_libc < nlibc && libc[next_libc] < i)
+            next_libc++;
+        if (next_libc < nlibc && libc[next_libc] == i)
+            flags |= LG_BLOCKF_LIBC;
         struct lg_block b = {h.b[i].addr, lg_meta_size(h.b[i].meta),
                              lg_meta_stack(h.b[i].meta), flags};
         lg_out_write(&b, sizeof b);

@@ -4,9 +4,11 @@
  * dead when it ends (a pthread key destructor). glibc keeps an exited
  * thread's stack mapped for reuse, stale pointers and all, and nothing in
  * /proc/self/maps tells it from a live one; so the root scan asks
- * lg_dead_stacks() for the stacks no live thread owns and cuts out their
- * frames (memcheck never scans memory a dead thread left behind), keeping
- * only the thread descriptor glibc still uses. A thread started
+ * lg_dead_stacks() for the stacks no live thread owns and cuts them out
+ * (memcheck never scans memory a dead thread left behind). The one heap
+ * block glibc still holds from a dead thread's descriptor, its TLS vector,
+ * is flagged as libc's own instead (lg_thread_dtvs()), as are live
+ * threads' (the descriptor points into it, not at its start). A thread started
  * some other way (raw clone, before the shim loaded) is simply not in the
  * table, and its stack stays a root.
  * Also owns the pthread_getattr_np interposer: glibc holds the thread's own
@@ -19,6 +21,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "lg_shim.h"
 
@@ -170,14 +174,41 @@ size_t lg_dead_stacks(uintptr_t (*out)[2], size_t max)
     for (int i = 0; i < MAX_STACKS && n < max; i++) {
         if (atomic_load(&slots[i].state) != SLOT_DEAD)
             continue;
-        /* frames and static TLS lie below the descriptor; the descriptor
-         * itself stays a root, since glibc keeps the dead thread's TLS
-         * vector (its DTV, a heap block) there until the stack is reused */
-        uintptr_t end = slots[i].tp > slots[i].lo && slots[i].tp < slots[i].hi ? slots[i].tp
-                                                                                : slots[i].hi;
         out[n][0] = slots[i].lo;
-        out[n][1] = end;
+        out[n][1] = slots[i].hi;
         n++;
+    }
+    return n;
+}
+
+/* x86-64 TCB: the thread pointer points at tcbhead_t, whose second word is
+ * the thread's TLS vector (DTV), a heap block glibc allocates for each
+ * thread and keeps, pointing one element past its start, until the stack is
+ * reused. Read through process_vm_readv: a dead thread's stack may have
+ * been unmapped since. */
+static uintptr_t dtv_of(uintptr_t tp)
+{
+    uintptr_t dtv = 0;
+    struct iovec local = {&dtv, sizeof dtv};
+    struct iovec remote = {(void *)(tp + sizeof(void *)), sizeof dtv};
+    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof dtv)
+        return 0;
+    return dtv;
+}
+
+size_t lg_thread_dtvs(uintptr_t *out, size_t max)
+{
+    size_t n = 0;
+    uintptr_t self = (uintptr_t)pthread_self();
+    uintptr_t d = dtv_of(self);
+    if (d != 0 && n < max)
+        out[n++] = d;
+    for (int i = 0; i < MAX_STACKS && n < max; i++) {
+        int st = atomic_load(&slots[i].state);
+        if ((st != SLOT_LIVE && st != SLOT_DEAD) || slots[i].tp == self)
+            continue;
+        if ((d = dtv_of(slots[i].tp)) != 0)
+            out[n++] = d;
     }
     return n;
 }
