@@ -16,4 +16,4 @@ ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
 # pass runs the runtime's and the CLI's own tests, not the shim's or e2e.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DLEAKGRAPH_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300 -E '^(preload|e2e|sample)_'
+ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300 -E '^(preload|e2e|sample|stress)_'
