@@ -10,6 +10,7 @@
 # ctest runs 100000 inputs; the long run (issue 6) is
 #   nice -n 19 tests/cli/fuzz_run.sh build/tests/cli/fuzz_trace_read \
 #       build/tests/cli/lg_make_trace 10000000 tests/cli/corpus
+# FUZZ_SEED=N (default 1) picks the seed, so runs can go side by side.
 set -eu
 fuzzer=$1 make_trace=$2 runs=${3:-20000} seeds=${4:-}
 tmp=$(mktemp -d)
@@ -25,7 +26,7 @@ if [ -n "$seeds" ]; then
     [ "$nreal" -gt 0 ] || { echo "no real traces in $seeds"; exit 1; }
 fi
 echo "corpus: 5 synthetic traces, $nreal real traces"
-"$fuzzer" -runs="$runs" -seed=1 -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+"$fuzzer" -runs="$runs" -seed="${FUZZ_SEED:-1}" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$tmp/" "$tmp/corpus" 2>"$tmp/log" || {
     tail -60 "$tmp/log"
     for a in "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* "$tmp"/oom-*; do
