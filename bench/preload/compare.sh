@@ -88,3 +88,10 @@ done
 env LD_PRELOAD="$shim" LEAKGRAPH_OUTPUT="$tmp/lg.%p.trace" LEAKGRAPH_STATS=1 \
     $(workload live) 2>&1 | sed 's/^/  /'
 ls -l "$tmp"/lg.*.trace | awk '{print "  trace size " $5 " bytes"}'
+
+# LeakSanitizer's exit-time leak check alone: the same run with the check on
+# and off, medians of RUNS runs each, and the difference.
+on=$(median "env LD_PRELOAD=$lsan LSAN_OPTIONS=exitcode=0:detect_leaks=1:log_path=$tmp/lsan $(workload live)")
+off=$(median "env LD_PRELOAD=$lsan LSAN_OPTIONS=exitcode=0:detect_leaks=0 $(workload live)")
+echo "  lsan: leak check of the live heap $(echo "$on $off" | awk '{printf "%.0f ms", ($1 - $2) * 1000}') (detect_leaks=1 minus =0)"
+rm -rf "$tmp"/lsan*
