@@ -101,7 +101,7 @@ static char *const *fix_env(char *const envp[])
     return out;
 }
 
-static void *next(const char *name)
+void *lg_next_symbol(const char *name)
 {
     int was = lg_in_hook;
     lg_in_hook = 1;
@@ -114,7 +114,7 @@ static void *next(const char *name)
 LG_EXPORT int dlclose(void *handle)
 {
     static int (*real)(void *);
-    if (real == NULL && (real = next("dlclose")) == NULL)
+    if (real == NULL && (real = lg_next_symbol("dlclose")) == NULL)
         return -1;
     struct link_map *lm = NULL;
     void *volatile h = handle;          /* dlclose(NULL) is an error the real one reports */
@@ -133,7 +133,7 @@ LG_EXPORT int dlclose(void *handle)
 LG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
     static int (*real)(const char *, char *const[], char *const[]);
-    if (real == NULL && (real = next("execve")) == NULL) {
+    if (real == NULL && (real = lg_next_symbol("execve")) == NULL) {
         errno = ENOSYS;
         return -1;
     }
@@ -143,7 +143,7 @@ LG_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 LG_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     static int (*real)(const char *, char *const[], char *const[]);
-    if (real == NULL && (real = next("execvpe")) == NULL) {
+    if (real == NULL && (real = lg_next_symbol("execvpe")) == NULL) {
         errno = ENOSYS;
         return -1;
     }
@@ -210,7 +210,7 @@ LG_EXPORT int execlp(const char *file, const char *arg, ...)
 LG_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
     static int (*real)(int, char *const[], char *const[]);
-    if (real == NULL && (real = next("fexecve")) == NULL) {
+    if (real == NULL && (real = lg_next_symbol("fexecve")) == NULL) {
         errno = ENOSYS;
         return -1;
     }
@@ -244,7 +244,7 @@ LG_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_a
 {
     static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                        const posix_spawnattr_t *, char *const[], char *const[]);
-    if (real == NULL && (real = next("posix_spawn")) == NULL)
+    if (real == NULL && (real = lg_next_symbol("posix_spawn")) == NULL)
         return ENOSYS;
     return real(pid, path, fa, attr, argv, fix_env(envp));
 }
@@ -254,7 +254,7 @@ LG_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_
 {
     static int (*real)(pid_t *, const char *, const posix_spawn_file_actions_t *,
                        const posix_spawnattr_t *, char *const[], char *const[]);
-    if (real == NULL && (real = next("posix_spawnp")) == NULL)
+    if (real == NULL && (real = lg_next_symbol("posix_spawnp")) == NULL)
         return ENOSYS;
     return real(pid, file, fa, attr, argv, fix_env(envp));
 }

@@ -64,6 +64,8 @@ size_t lg_dead_stacks(uintptr_t (*out)[2], size_t max); /* threads.c: stacks of
                                                             threads that ended */
 size_t lg_thread_dtvs(uintptr_t *out, size_t max); /* threads.c: the TLS
                                            vectors glibc keeps for threads */
+void *lg_next_symbol(const char *name); /* exec.c: dlsym(RTLD_NEXT) under the
+                                           hook guard (dlsym may allocate) */
 void lg_phdr_atfork(void);            /* phdr.c: no fork while a thread walks
                                            the modules under the loader's lock */
 extern _Thread_local int lg_in_getattr; /* threads.c: inside pthread_getattr_np,

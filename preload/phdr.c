@@ -9,7 +9,6 @@
  * closes the gate and waits, bounded, until no thread is inside; the parent
  * and child handlers open it again. A thread already inside (a callback
  * that walks again) never waits at the gate. */
-#include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
@@ -33,7 +32,7 @@ static iterate_fn real_iterate(void)
     static _Atomic(iterate_fn) real;
     iterate_fn f = atomic_load_explicit(&real, memory_order_acquire);
     if (f == NULL) {
-        f = (iterate_fn)dlsym(RTLD_NEXT, "dl_iterate_phdr");
+        f = (iterate_fn)lg_next_symbol("dl_iterate_phdr");
         atomic_store_explicit(&real, f, memory_order_release);
     }
     return f;

@@ -15,7 +15,6 @@
  * lock while that function reallocs, so the shim must not ask for the same
  * thread's attributes from inside that allocation (fastunwind.c checks
  * lg_in_getattr), or the thread waits on itself forever. */
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -134,7 +133,7 @@ __attribute__((visibility("default"))) int pthread_create(pthread_t *t, const pt
     static _Atomic(pthread_create_fn) real_create;
     pthread_create_fn real = atomic_load(&real_create);
     if (real == NULL) {
-        real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+        real = (pthread_create_fn)lg_next_symbol("pthread_create");
         if (real == NULL)
             return EAGAIN;
         atomic_store(&real_create, real);
@@ -157,7 +156,7 @@ __attribute__((visibility("default"))) int pthread_getattr_np(pthread_t t, pthre
     static _Atomic(getattr_fn) real_getattr;
     getattr_fn real = atomic_load(&real_getattr);
     if (real == NULL) {
-        real = (getattr_fn)dlsym(RTLD_NEXT, "pthread_getattr_np");
+        real = (getattr_fn)lg_next_symbol("pthread_getattr_np");
         if (real == NULL)
             return ENOSYS;
         atomic_store(&real_getattr, real);
