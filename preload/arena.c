@@ -35,10 +35,10 @@ void lg_lock_slow(lg_lock *l)
     }
 }
 
-void *lg_map_pages(size_t size)
+static void *map_pages(size_t size, int flags)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | flags, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     lg_lock_take(&own_lock);
@@ -49,6 +49,19 @@ void *lg_map_pages(size_t size)
     }
     lg_lock_drop(&own_lock);
     return p;
+}
+
+void *lg_map_pages(size_t size)
+{
+    return map_pages(size, 0);
+}
+
+/* A page fault costs about as much as zeroing its page; a table the caller
+ * fills at once (a grown block map, the snapshot's arrays) takes all its
+ * pages in the one mmap call instead. */
+void *lg_map_pages_filled(size_t size)
+{
+    return map_pages(size, size >= (64u << 10) ? MAP_POPULATE : 0);
 }
 
 void lg_unmap_pages(void *p, size_t size)

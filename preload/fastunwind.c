@@ -10,7 +10,7 @@
  * code), a 64-bit .eh_frame - is "unknown" and the whole capture goes to
  * libunwind, so a stack always takes the same path and gets the same id.
  * The shim's own frames (built with -fno-omit-frame-pointer) are walked by
- * their frame pointers, without a rule.
+ * their frame pointers, without a rule, and left out of the result.
  * Every read of the stack lies between the current stack pointer and the
  * thread's stack top (pthread_getattr_np, once per thread); a stack
  * pointer outside them (a signal's alternate stack, a coroutine) falls back
@@ -410,9 +410,8 @@ int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t
     uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), rbp = fp[0];
     int n = 0;
     while (n < max && ip != 0) {
-        buf[n++] = (void *)ip;
-        if (lg_ip_is_own(ip)) {         /* the shim keeps frame pointers: */
-            uintptr_t cfa = rbp + 16;   /* rbp -> saved rbp, return address */
+        if (lg_ip_is_own(ip)) {         /* left out; the shim keeps frame */
+            uintptr_t cfa = rbp + 16;   /* pointers: rbp -> saved rbp, ra */
             if (rbp < sp || cfa > hi)
                 return -1;
             ip = ((const uintptr_t *)rbp)[1];
@@ -420,6 +419,7 @@ int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t
             sp = cfa;
             continue;
         }
+        buf[n++] = (void *)ip;
         struct lg_fu_rule *ru = &cache[slot_of(ip)];
         if (LG_UNLIKELY(ru->ip != ip || ru->kind == K_EMPTY))
             lookup_rule(ip, ru);

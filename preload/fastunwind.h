@@ -21,9 +21,10 @@ struct lg_fu_cache {
     struct lg_fu_rule rules[1u << LG_FU_CACHE_BITS];
 };
 
-/* Return addresses of the frames above fp (a frame-pointer frame: fp[0]
- * the saved rbp, fp[1] the return address), at most max; -1 when some
- * frame is not one it can unwind (then use libunwind). */
+/* Return addresses of the program's frames above fp (a frame-pointer
+ * frame: fp[0] the saved rbp, fp[1] the return address), at most max, the
+ * shim's own frames left out; -1 when some frame is not one it can unwind
+ * (then use libunwind). */
 int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *cache, const uintptr_t *fp);
 
 #endif /* LG_FASTUNWIND_H */

@@ -138,10 +138,10 @@ static void after_hook(uintptr_t caller)
 }
 
 /* Records block p of size bytes allocated by caller, the code that called
- * the hook. own: the shim's frames above the caller (the capture is inlined
- * here and this into the hook: the hook's frame only, realloc's helper too). */
+ * the hook (the capture is inlined here and this into the hook: the
+ * unwinder leaves out the hook's frame, and realloc's helper's). */
 static inline __attribute__((always_inline)) void record_alloc(void *p, size_t size,
-                                                               uintptr_t caller, int own)
+                                                               uintptr_t caller)
 {
     if (!recording() || lg_in_hook)
         return;
@@ -149,7 +149,7 @@ static inline __attribute__((always_inline)) void record_alloc(void *p, size_t s
     uint32_t stack = LG_NONE;
     if (lg_cfg.depth > 0) {
         int saved = errno;              /* the unwinders may probe memory */
-        stack = lg_stack_capture_here(lg_cfg.depth, own);
+        stack = lg_stack_capture_here(lg_cfg.depth);
         errno = saved;
     }
     put_block(p, lg_meta_make(size, stack));   /* keeps errno (map.c) */
@@ -173,7 +173,7 @@ LG_EXPORT void *malloc(size_t size)
         return boot_alloc(size, 16);
     void *p = real.malloc(size);
     if (LG_LIKELY(p != NULL))
-        record_alloc(p, size, CALLER, 1);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -189,7 +189,7 @@ LG_EXPORT void *calloc(size_t n, size_t size)
     }
     void *p = real.calloc(n, size);
     if (LG_LIKELY(p != NULL))
-        record_alloc(p, n * size, CALLER, 1);
+        record_alloc(p, n * size, CALLER);
     return p;
 }
 
@@ -231,7 +231,7 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintp
     }
     if (recording()) {
         if (!lg_in_hook)
-            record_alloc(q, total, caller, 2);
+            record_alloc(q, total, caller);
         else if (had)
             put_block(q, lg_meta_make(total, lg_meta_stack(old)));
     }
@@ -258,7 +258,7 @@ LG_EXPORT int posix_memalign(void **out, size_t align, size_t size)
     }
     int err = real.posix_memalign(out, align, size);
     if (err == 0)
-        record_alloc(*out, size, CALLER, 1);
+        record_alloc(*out, size, CALLER);
     return err;
 }
 
@@ -268,7 +268,7 @@ LG_EXPORT void *aligned_alloc(size_t align, size_t size)
         return boot_alloc(size, align);
     void *p = real.aligned_alloc(align, size);
     if (p != NULL)
-        record_alloc(p, size, CALLER, 1);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -278,7 +278,7 @@ LG_EXPORT void *memalign(size_t align, size_t size)
         return boot_alloc(size, align);
     void *p = real.memalign(align, size);
     if (p != NULL)
-        record_alloc(p, size, CALLER, 1);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -288,7 +288,7 @@ LG_EXPORT void *valloc(size_t size)
         return boot_alloc(size, 4096);
     void *p = real.valloc(size);
     if (p != NULL)
-        record_alloc(p, size, CALLER, 1);
+        record_alloc(p, size, CALLER);
     return p;
 }
 
@@ -298,7 +298,7 @@ LG_EXPORT void *pvalloc(size_t size)
         return boot_alloc((size + 4095) & ~(size_t)4095, 4096);
     void *p = real.pvalloc(size);
     if (p != NULL)
-        record_alloc(p, size, CALLER, 1);
+        record_alloc(p, size, CALLER);
     return p;
 }
 

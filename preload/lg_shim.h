@@ -54,6 +54,7 @@ void lg_say(const char *a, const char *b, const char *c, const char *d);
 /* ---- the shim's own memory (arena.c) ------------------------------------ */
 
 void *lg_map_pages(size_t size);        /* zeroed pages, recorded as the shim's; NULL */
+void *lg_map_pages_filled(size_t size); /* the same, faulted in now: about to be filled */
 void lg_unmap_pages(void *p, size_t size);
 void *lg_arena_alloc(size_t size);      /* 16-aligned, never freed; NULL if out */
 bool lg_is_own_range(uintptr_t start, uintptr_t end, uintptr_t *own_end);
@@ -170,34 +171,34 @@ extern atomic_int lg_lost_events;       /* an allocation went untracked */
 /* ---- stacks (stacks.c) -------------------------------------------------- */
 
 void lg_stacks_init(void);
-uint32_t lg_stack_capture(int own_frames); /* stack id of the caller, or LG_NONE */
-#define LG_EXTRA_FRAMES 8               /* most shim frames a caller may declare */
-int lg_backtrace(void **buf, int size);  /* like unw_backtrace: fastunwind.c's
-                                           unwinder, else libunwind's */
+uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
+uint32_t lg_stack_capture(void);        /* stack id of the caller, or LG_NONE */
+#define LG_EXTRA_FRAMES 8               /* most shim frames libunwind's path skips */
+/* The program's return addresses above the shim, innermost first: at most
+ * depth of them, the shim's own frames (the hooks, an interposer deeper
+ * down) left out. fastunwind.c's unwinder, else libunwind's. */
+int lg_backtrace(void **buf, int depth);
 void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
-/* After lg_backtrace: drop the shim's frames, keep at most depth, dedup. */
-uint32_t lg_stack_finish(void **buf, int n, int depth);
 /* lg_stack_capture without a frame of its own: inlined into the hook, so
- * one frame fewer to unwind (each costs about 6.5 ns). own_frames counts
- * the shim's frames above the program's, the one this is inlined in too. */
-static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int depth,
-                                                                            int own_frames)
+ * one frame fewer to unwind (each costs about 6.5 ns). */
+static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int depth)
 {
-    void *buf[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    void *buf[LG_DEPTH_MAX];
     if (depth <= 0)
         return LG_NONE;
     if (depth > LG_DEPTH_MAX)
         depth = LG_DEPTH_MAX;
-    if (own_frames > LG_EXTRA_FRAMES)
-        own_frames = LG_EXTRA_FRAMES;
-    return lg_stack_finish(buf, lg_backtrace(buf, depth + own_frames), depth);
+    return lg_stack_capture_from(buf, lg_backtrace(buf, depth));
 }
-uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
 uint32_t lg_stacks_count(void);
 const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none */
 void lg_stacks_lock(void);              /* fork */
 void lg_stacks_unlock(void);
-bool lg_ip_is_own(uintptr_t ip);        /* ip lies in the shim's text */
+extern uintptr_t lg_self_start, lg_self_end;  /* the shim's executable segment */
+static inline bool lg_ip_is_own(uintptr_t ip)   /* ip lies in the shim's text */
+{
+    return ip - lg_self_start < lg_self_end - lg_self_start;
+}
 
 /* ---- refcount objects (objects.c, rcworld.h) ---------------------------- */
 

@@ -19,7 +19,7 @@ int lg_map_grow(struct lg_shard *s)
     size_t old_cap = s->cap;
     size_t cap = old_cap ? (old_cap + old_cap / 2 + 255) & ~(size_t)255 : MIN_CAP;
     int saved = errno;                  /* hooks rely on errno staying put */
-    struct lg_map_slot *n = lg_map_pages(cap * sizeof *n);
+    struct lg_map_slot *n = lg_map_pages_filled(cap * sizeof *n);
     errno = saved;
     if (n == NULL)
         return -ENOMEM;

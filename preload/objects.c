@@ -17,9 +17,6 @@
 #include "rcworld.h"
 
 struct lg_map lg_objects;
-/* shim frames above a refcount operation: lg_obj_* (the capture is
- * inlined), the tracer, and the rc_incref/rc_decref interposer further down */
-#define OWN_FRAMES 3
 static struct lg_map func_keys;         /* stack id + 1 -> function start */
 static const struct lg_rc_world *const worlds[] = {&lg_world_librefcount};
 
@@ -103,7 +100,7 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
     }
     int saved = errno, was = lg_in_hook;
     lg_in_hook = 1;
-    uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture_here(lg_cfg.depth, OWN_FRAMES);
+    uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture_here(lg_cfg.depth);
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
@@ -222,23 +219,19 @@ static uint32_t drop_matched(const struct lg_rc_world *w, struct lg_obj *r)
  * there. Inlined: no frame of its own to unwind. */
 static inline __attribute__((always_inline)) uint32_t ref_stack(void)
 {
-    void *buf[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    void *buf[LG_DEPTH_MAX];
     int depth = lg_cfg.depth, hd = lg_cfg.history_depth;
     if (depth <= 0)
         return LG_NONE;
     if (hd > 0 && hd < depth) {
-        int n = lg_backtrace(buf, hd + OWN_FRAMES);
-        if (n < hd + OWN_FRAMES)
-            return lg_stack_finish(buf, n, hd);   /* the whole stack */
-        for (int i = 0; i < n; i++) {
-            uintptr_t ip = (uintptr_t)buf[i];
-            if (!lg_ip_is_own(ip) && !lg_ip_in_runtime(ip))
-                return lg_stack_finish(buf, n, hd);
-        }
+        int n = lg_backtrace(buf, hd);
+        if (n < hd)
+            return lg_stack_capture_from(buf, n);   /* the whole stack */
+        for (int i = 0; i < n; i++)
+            if (!lg_ip_in_runtime((uintptr_t)buf[i]))
+                return lg_stack_capture_from(buf, n);
     }
-    if (depth > LG_DEPTH_MAX)
-        depth = LG_DEPTH_MAX;
-    return lg_stack_finish(buf, lg_backtrace(buf, depth + OWN_FRAMES), depth);
+    return lg_stack_capture_from(buf, lg_backtrace(buf, depth));
 }
 
 void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)

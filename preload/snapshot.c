@@ -191,27 +191,42 @@ static void radix_sort(struct pair *a, size_t n, int shift)
             radix_sort(a + start[d], count[d], shift - 8);
 }
 
-/* LSD radix sort, 11 bits a pass, with a second buffer: faster than the
- * in-place sort on millions of blocks (sequential passes), used when the
- * buffer fits (the exit snapshot has just released the tables). */
+/* LSD radix sort, at most 12 bits a pass (as few passes as the address
+ * range needs: 2 for a heap of 256 MiB), with a second buffer: faster than
+ * the in-place sort on millions of blocks (sequential passes), used when
+ * the buffer fits (the exit snapshot has just released the tables). */
 static bool lsd_sort(struct pair *a, size_t n, int bits)
 {
-    struct pair *tmp = lg_map_pages(n * sizeof *tmp);
-    if (tmp == NULL)
+    enum { MAX_DIGIT = 12 };
+    int span = bits - 4;                /* addresses are 16-aligned */
+    int passes = (span + MAX_DIGIT - 1) / MAX_DIGIT;
+    if (passes < 1)
         return false;
+    int digit = (span + passes - 1) / passes;
+    size_t buckets = (size_t)1 << digit;
+    struct pair *tmp = lg_map_pages_filled(n * sizeof *tmp);
+    size_t *count = lg_map_pages(sizeof *count << MAX_DIGIT);
+    if (tmp == NULL || count == NULL) {
+        if (tmp)
+            lg_unmap_pages(tmp, n * sizeof *tmp);
+        if (count)
+            lg_unmap_pages(count, sizeof *count << MAX_DIGIT);
+        return false;
+    }
     struct pair *src = a, *dst = tmp;
-    for (int shift = 4; shift < bits; shift += 11) {
-        size_t count[2048] = {0};
+    for (int p = 0, shift = 4; p < passes; p++, shift += digit) {
+        uint64_t mask = buckets - 1;
+        memset(count, 0, sizeof *count * buckets);
         for (size_t i = 0; i < n; i++)
-            count[(src[i].addr >> shift) & 2047]++;
+            count[(src[i].addr >> shift) & mask]++;
         size_t sum = 0;
-        for (int d = 0; d < 2048; d++) {
+        for (size_t d = 0; d < buckets; d++) {
             size_t c = count[d];
             count[d] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].addr >> shift) & 2047]++] = src[i];
+            dst[count[(src[i].addr >> shift) & mask]++] = src[i];
         struct pair *t = src;
         src = dst;
         dst = t;
@@ -219,6 +234,7 @@ static bool lsd_sort(struct pair *a, size_t n, int bits)
     if (src != a)
         memcpy(a, src, n * sizeof *a);
     lg_unmap_pages(tmp, n * sizeof *tmp);
+    lg_unmap_pages(count, sizeof *count << MAX_DIGIT);
     return true;
 }
 
@@ -567,7 +583,7 @@ static int collect_blocks(struct heap *h, bool consume)
 {
     size_t n = lg_map_count(&lg_blocks), k = 0;
     h->cap = n + 1;
-    h->b = lg_map_pages(h->cap * sizeof *h->b);
+    h->b = lg_map_pages_filled(h->cap * sizeof *h->b);
     if (h->b == NULL)
         return -ENOMEM;
     for (int s = 0; s < LG_SHARDS; s++) {

@@ -32,14 +32,14 @@ static struct node *_Atomic *buckets;
 static struct node **by_id[MAX_STACKS / ID_CHUNK];
 static atomic_uint n_ids;
 static lg_lock insert_lock;
-static uintptr_t self_start, self_end;  /* the shim's executable segment */
+uintptr_t lg_self_start, lg_self_end;   /* the shim's executable segment */
 static pthread_key_t tc_key;            /* releases a thread's cache (below) */
 static int tc_key_ok;
 static void tc_release(void *arg);
 static bool fast_unwind = true;         /* LEAKGRAPH_UNWIND=libunwind: off */
 static bool check_unwind;               /* LEAKGRAPH_UNWIND=check: compare both */
 static atomic_int check_said;
-static int check_backtrace_inner(void **buf, int size);
+static int check_backtrace_inner(void **buf, int depth);
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -50,8 +50,8 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
             continue;
         uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
         if (me >= s && me < e) {
-            self_start = s;
-            self_end = e;
+            lg_self_start = s;
+            lg_self_end = e;
             return 1;
         }
     }
@@ -79,11 +79,6 @@ void lg_stacks_init(void)
     if (u && strcmp(u, "fast") != 0 && strcmp(u, "libunwind") != 0 && strcmp(u, "check") != 0)
         lg_say("LEAKGRAPH_UNWIND is not fast, libunwind or check; using fast", NULL, NULL,
                NULL);
-}
-
-bool lg_ip_is_own(uintptr_t ip)
-{
-    return ip >= self_start && ip < self_end;
 }
 
 /* Two independent lanes, so the multiplies of neighbouring frames overlap. */
@@ -150,29 +145,37 @@ static struct tcache *tc_get(void)
 
 static uint32_t lookup(uint64_t h, void **frames, int depth);
 
-/* unw_backtrace's contract (buf[0] is the return address into our caller)
- * from the fast unwinder, or from libunwind when the fast one cannot. Needs
- * its own frame pointer (the shim is built with -fno-omit-frame-pointer). */
-__attribute__((noinline)) int lg_backtrace(void **buf, int size)
+/* Leaves out the shim's frames, keeps at most depth of the rest. */
+static int program_frames(void **buf, int depth, void *const *all, int n)
 {
-    if (size <= 0)
+    int k = 0;
+    for (int i = 0; i < n && k < depth; i++)
+        if (!lg_ip_is_own((uintptr_t)all[i]))
+            buf[k++] = all[i];
+    return k;
+}
+
+/* The program's frames from the fast unwinder, or from libunwind when the
+ * fast one cannot (both leave out the shim's frames, so a stack gets the
+ * same frames either way). Needs its own frame pointer (the shim is built
+ * with -fno-omit-frame-pointer). */
+__attribute__((noinline)) int lg_backtrace(void **buf, int depth)
+{
+    if (depth <= 0)
         return 0;
-    if (size > LG_DEPTH_MAX + LG_EXTRA_FRAMES)
-        size = LG_DEPTH_MAX + LG_EXTRA_FRAMES;
+    if (depth > LG_DEPTH_MAX)
+        depth = LG_DEPTH_MAX;
     if (LG_UNLIKELY(check_unwind))
-        return check_backtrace_inner(buf, size);
+        return check_backtrace_inner(buf, depth);
     struct tcache *c = !fast_unwind ? NULL : tc ? tc : tc_get();
     if (c != NULL) {
-        int n = lg_fu_backtrace(buf, size, &c->rules, __builtin_frame_address(0));
+        int n = lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0));
         if (n >= 0)
             return n;
     }
-    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES + 1];
-    int n = unw_backtrace(tmp, size + 1);  /* tmp[0] lies in this function */
-    if (n <= 1)
-        return 0;
-    memcpy(buf, tmp + 1, sizeof *buf * (size_t)(n - 1));
-    return n - 1;
+    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
+    return program_frames(buf, depth, tmp, n);
 }
 
 /* LEAKGRAPH_UNWIND=check: both unwinders on every stack; the first few
@@ -198,16 +201,18 @@ static void __attribute__((noinline)) check_one(void **fast, int nf, void *const
     lg_say("fast unwinder differs (fast/libunwind): ", line, NULL, NULL);
 }
 
-__attribute__((noinline)) static int check_backtrace_inner(void **buf, int size)
+__attribute__((noinline)) static int check_backtrace_inner(void **buf, int depth)
 {
     struct tcache *c = tc ? tc : tc_get();
-    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES + 1];
-    int ns = unw_backtrace(tmp, size + 1);
+    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
+    void *slow[LG_DEPTH_MAX];
+    int ns = program_frames(slow, depth, tmp, n);
     if (c != NULL)
-        check_one(buf, lg_fu_backtrace(buf, size, &c->rules, __builtin_frame_address(0)),
-                  tmp + 1, ns - 1);
-    memcpy(buf, tmp + 1, sizeof *buf * (size_t)(ns > 1 ? ns - 1 : 0));
-    return ns > 1 ? ns - 1 : 0;
+        check_one(buf, lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0)),
+                  slow, ns);
+    memcpy(buf, slow, sizeof *buf * (size_t)ns);
+    return ns;
 }
 
 static struct node *find(struct node *n, uint64_t h, void *const *f, int depth)
@@ -264,28 +269,9 @@ static uint32_t lookup(uint64_t h, void **frames, int depth)
     return n ? n->id : LG_NONE;
 }
 
-uint32_t lg_stack_finish(void **buf, int n, int depth)
+uint32_t lg_stack_capture(void)
 {
-    int skip = 0;
-    while (skip < n && lg_ip_is_own((uintptr_t)buf[skip]))
-        skip++;
-    /* the shim's interposers (rc_incref ...) may sit deeper: drop them too */
-    int k = skip;
-    for (int i = skip; i < n; i++)
-        if (!lg_ip_is_own((uintptr_t)buf[i]))
-            buf[k++] = buf[i];
-    n = k - skip;
-    if (n > depth)
-        n = depth;
-    return lg_stack_capture_from(buf + skip, n);
-}
-
-/* own_frames: how many of the shim's frames sit above the caller's code
- * (this one included), so that depth frames of the program are unwound and
- * no more: each frame costs about 6.5 ns. */
-uint32_t lg_stack_capture(int own_frames)
-{
-    return lg_stack_capture_here(lg_cfg.depth, own_frames);
+    return lg_stack_capture_here(lg_cfg.depth);
 }
 
 uint32_t lg_stacks_count(void)
