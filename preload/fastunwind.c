@@ -394,28 +394,67 @@ void lg_fu_forget(void)
     atomic_fetch_add_explicit(&generation, 1, memory_order_release);
 }
 
-int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t *fp)
+/* ---- replaying a stack unwound before -----------------------------------
+ * An unwind is a pure function of its starting state (ip, sp, rbp), the
+ * rules of the ips it meets and the words it reads from the stack. So each
+ * successful unwind is kept (per thread, by its first program frame) with
+ * the address and value of every word it read; the next unwind from the
+ * same state first re-reads those words, and when every one still holds
+ * its value the frames are the same ones, found without a rule lookup:
+ * independent loads instead of a chain of dependent ones. A program that
+ * allocates in a loop, or increfs and decrefs in one function, unwinds
+ * each of its stacks once. */
+
+struct recorder {
+    struct lg_fu_memo *m;               /* NULL: not recording */
+    unsigned n;
+    bool rbp_read;                      /* the starting rbp decided something */
+};
+
+static inline uintptr_t load(struct recorder *r, uintptr_t at)
 {
-    unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
-    if (LG_UNLIKELY(fc->gen != gen)) {
-        memset(fc->rules, 0, sizeof fc->rules);
-        fc->gen = gen;
+    uintptr_t v = *(const uintptr_t *)at;
+    if (r->m != NULL) {
+        if (r->n < LG_FU_MEMO_LOADS) {
+            r->m->load_at[r->n] = at;
+            r->m->load_val[r->n] = v;
+            r->n++;
+        } else
+            r->m = NULL;                /* too deep to keep */
     }
-    struct lg_fu_rule *cache = fc->rules;
-    if (LG_UNLIKELY(stk_hi == 0))
-        stack_bounds();
-    uintptr_t lo = (uintptr_t)fp, hi = stk_hi;
-    if (lo < stk_lo || lo + 16 > hi)
-        return -1;                      /* not on the thread's stack */
-    uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), rbp = fp[0];
+    return v;
+}
+
+static inline size_t memo_slot(uintptr_t ip, uintptr_t sp)
+{
+    return (size_t)(((ip ^ (sp << 20)) * 0x9E3779B97F4A7C15ull) >> (64 - LG_FU_MEMO_BITS));
+}
+
+static bool replay(const struct lg_fu_memo *m)
+{
+    uintptr_t diff = 0;
+    for (unsigned i = 0; i < m->nloads; i++)
+        diff |= *(const uintptr_t *)m->load_at[i] ^ m->load_val[i];
+    return diff == 0;
+}
+
+/* From the first program frame (ip, sp, rbp) outward. */
+static int unwind(void **buf, int max, struct lg_fu_rule *cache, uintptr_t ip, uintptr_t sp,
+                  uintptr_t rbp, uintptr_t hi, struct recorder *r)
+{
     int n = 0;
+    bool first_rbp = true;              /* rbp is still the starting one: in
+                                           code without frame pointers, any
+                                           value, which matters only if read */
     while (n < max && ip != 0) {
         if (lg_ip_is_own(ip)) {         /* left out; the shim keeps frame */
             uintptr_t cfa = rbp + 16;   /* pointers: rbp -> saved rbp, ra */
+            r->rbp_read |= first_rbp;
             if (rbp < sp || cfa > hi)
                 return -1;
-            ip = ((const uintptr_t *)rbp)[1];
-            rbp = ((const uintptr_t *)rbp)[0];
+            ip = load(r, rbp + 8);
+            rbp = load(r, rbp);
+            first_rbp = false;
             sp = cfa;
             continue;
         }
@@ -427,18 +466,72 @@ int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t
             break;
         if (ru->kind == K_UNKNOWN)
             return -1;
+        if (ru->kind == K_RBP)
+            r->rbp_read |= first_rbp;
         uintptr_t cfa = (ru->kind == K_RSP ? sp : rbp) + (uintptr_t)(intptr_t)ru->cfa_off;
         if (cfa <= sp || cfa > hi || cfa - 8 < sp)
             return -1;
-        uintptr_t next = *(const uintptr_t *)(cfa - 8);
+        uintptr_t next = load(r, cfa - 8);
         if (ru->rbp_off != 0) {
             uintptr_t at = cfa + (uintptr_t)(intptr_t)ru->rbp_off;
             if (at < sp || at + 8 > hi)
                 return -1;
-            rbp = *(const uintptr_t *)at;
+            rbp = load(r, at);
+            first_rbp = false;
         }
         sp = cfa;
         ip = next;
+    }
+    return n;
+}
+
+int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t *fp,
+                    struct lg_fu_memo **kept)
+{
+    *kept = NULL;
+    unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
+    if (LG_UNLIKELY(fc->gen != gen)) {
+        memset(fc->rules, 0, sizeof fc->rules);
+        for (size_t i = 0; i < sizeof fc->memo / sizeof fc->memo[0]; i++)
+            fc->memo[i].ip = 0;
+        fc->gen = gen;
+    }
+    if (LG_UNLIKELY(stk_hi == 0))
+        stack_bounds();
+    uintptr_t lo = (uintptr_t)fp, hi = stk_hi;
+    if (lo < stk_lo || lo + 16 > hi)
+        return -1;                      /* not on the thread's stack */
+    uintptr_t ip = fp[1], sp = (uintptr_t)(fp + 2), rbp = fp[0];
+    while (ip != 0 && lg_ip_is_own(ip)) {   /* the hook's frames on top */
+        uintptr_t cfa = rbp + 16;
+        if (rbp < sp || cfa > hi)
+            return -1;
+        ip = ((const uintptr_t *)rbp)[1];
+        rbp = ((const uintptr_t *)rbp)[0];
+        sp = cfa;
+    }
+    if (ip == 0 || max <= 0)
+        return 0;
+    struct lg_fu_memo *m = &fc->memo[memo_slot(ip, sp)];
+    if (m->ip == ip && m->sp == sp && (!m->rbp_read || m->rbp == rbp) && m->max == (unsigned)max && replay(m)) {
+        memcpy(buf, m->frames, sizeof *buf * m->n);
+        *kept = m;
+        return (int)m->n;
+    }
+    m->ip = 0;                          /* rewritten below, kept if complete */
+    struct recorder r = {max <= LG_FU_MEMO_DEPTH ? m : NULL, 0, false};
+    int n = unwind(buf, max, fc->rules, ip, sp, rbp, hi, &r);
+    if (n >= 0 && r.m != NULL) {
+        m->sp = sp;
+        m->rbp = rbp;
+        m->rbp_read = r.rbp_read;
+        m->max = (unsigned)max;
+        m->n = (unsigned)n;
+        m->nloads = r.n;
+        memcpy(m->frames, buf, sizeof *buf * (size_t)n);
+        m->id = UINT32_MAX;
+        m->ip = ip;
+        *kept = m;
     }
     return n;
 }

@@ -178,6 +178,9 @@ uint32_t lg_stack_capture(void);        /* stack id of the caller, or LG_NONE */
  * depth of them, the shim's own frames (the hooks, an interposer deeper
  * down) left out. fastunwind.c's unwinder, else libunwind's. */
 int lg_backtrace(void **buf, int depth);
+/* lg_stack_capture_from for exactly the frames lg_backtrace just returned
+ * on this thread: a stack the unwinder replayed keeps its id. */
+uint32_t lg_stack_of_backtrace(void **buf, int n);
 void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
 /* lg_stack_capture without a frame of its own: inlined into the hook, so
  * one frame fewer to unwind (each costs about 6.5 ns). */
@@ -188,7 +191,7 @@ static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int 
         return LG_NONE;
     if (depth > LG_DEPTH_MAX)
         depth = LG_DEPTH_MAX;
-    return lg_stack_capture_from(buf, lg_backtrace(buf, depth));
+    return lg_stack_of_backtrace(buf, lg_backtrace(buf, depth));
 }
 uint32_t lg_stacks_count(void);
 const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none */

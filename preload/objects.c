@@ -226,12 +226,12 @@ static inline __attribute__((always_inline)) uint32_t ref_stack(void)
     if (hd > 0 && hd < depth) {
         int n = lg_backtrace(buf, hd);
         if (n < hd)
-            return lg_stack_capture_from(buf, n);   /* the whole stack */
+            return lg_stack_of_backtrace(buf, n);   /* the whole stack */
         for (int i = 0; i < n; i++)
             if (!lg_ip_in_runtime((uintptr_t)buf[i]))
-                return lg_stack_capture_from(buf, n);
+                return lg_stack_of_backtrace(buf, n);
     }
-    return lg_stack_capture_from(buf, lg_backtrace(buf, depth));
+    return lg_stack_of_backtrace(buf, lg_backtrace(buf, depth));
 }
 
 void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)

@@ -145,6 +145,11 @@ static struct tcache *tc_get(void)
 
 static uint32_t lookup(uint64_t h, void **frames, int depth);
 
+/* The unwinder's memo of the frames lg_backtrace last returned on this
+ * thread (NULL: none), where lg_stack_of_backtrace keeps their stack id:
+ * a replayed stack skips the hashing and the lookup too. */
+static __thread struct lg_fu_memo *bt_memo;
+
 /* Leaves out the shim's frames, keeps at most depth of the rest. */
 static int program_frames(void **buf, int depth, void *const *all, int n)
 {
@@ -168,8 +173,9 @@ __attribute__((noinline)) int lg_backtrace(void **buf, int depth)
     if (LG_UNLIKELY(check_unwind))
         return check_backtrace_inner(buf, depth);
     struct tcache *c = !fast_unwind ? NULL : tc ? tc : tc_get();
+    bt_memo = NULL;
     if (c != NULL) {
-        int n = lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0));
+        int n = lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0), &bt_memo);
         if (n >= 0)
             return n;
     }
@@ -208,8 +214,9 @@ __attribute__((noinline)) static int check_backtrace_inner(void **buf, int depth
     int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
     void *slow[LG_DEPTH_MAX];
     int ns = program_frames(slow, depth, tmp, n);
+    struct lg_fu_memo *unused;
     if (c != NULL)
-        check_one(buf, lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0)),
+        check_one(buf, lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0), &unused),
                   slow, ns);
     memcpy(buf, slow, sizeof *buf * (size_t)ns);
     return ns;
@@ -267,6 +274,17 @@ static uint32_t lookup(uint64_t h, void **frames, int depth)
     }
     lg_lock_drop(&insert_lock);
     return n ? n->id : LG_NONE;
+}
+
+uint32_t lg_stack_of_backtrace(void **buf, int n)
+{
+    struct lg_fu_memo *m = bt_memo;
+    bt_memo = NULL;
+    if (m == NULL || m->n != (unsigned)n)
+        return lg_stack_capture_from(buf, n);
+    if (m->id != UINT32_MAX)
+        return m->id;
+    return m->id = lg_stack_capture_from(buf, n);
 }
 
 uint32_t lg_stack_capture(void)
