@@ -130,6 +130,10 @@ void lg_config_load(void)
         } else
             lg_cfg.depth = (int)n;
     }
+    /* a history event is worth its stack: with stacks off, no history
+     * unless LEAKGRAPH_HISTORY asks for one */
+    if (lg_cfg.depth == 0)
+        lg_cfg.history = 0;
     if ((v = getenv("LEAKGRAPH_HISTORY")) != NULL) {
         if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0)
             lg_cfg.history = 0;

@@ -12,7 +12,7 @@
 
 #include "lg_shim.h"
 
-static void load(const char *name, const char *value)
+static void load2(const char *name, const char *value, const char *name2, const char *value2)
 {
     lg_cfg.depth = LG_DEPTH_DEFAULT;
     lg_cfg.history = LG_HISTORY_DEFAULT;
@@ -23,7 +23,14 @@ static void load(const char *name, const char *value)
     unsetenv("LEAKGRAPH_HISTORY_DEPTH");
     unsetenv("LEAKGRAPH_SIGNAL");
     setenv(name, value, 1);
+    if (name2 != NULL)
+        setenv(name2, value2, 1);
     lg_config_load();
+}
+
+static void load(const char *name, const char *value)
+{
+    load2(name, value, NULL, NULL);
 }
 
 /* LEAKGRAPH_DEPTH=abc is not a number: the default depth stays. */
@@ -64,6 +71,22 @@ static void test_depth_zero_turns_stacks_off(void **state)
     (void)state;
     load("LEAKGRAPH_DEPTH", "0");
     assert_int_equal(lg_cfg.depth, 0);
+}
+
+/* LEAKGRAPH_DEPTH=0: no stacks, so no refcount history by default. */
+static void test_depth_zero_turns_history_off(void **state)
+{
+    (void)state;
+    load("LEAKGRAPH_DEPTH", "0");
+    assert_int_equal(lg_cfg.history, 0);
+}
+
+/* LEAKGRAPH_DEPTH=0 with LEAKGRAPH_HISTORY=on: a history without stacks. */
+static void test_depth_zero_history_on_keeps_history(void **state)
+{
+    (void)state;
+    load2("LEAKGRAPH_DEPTH", "0", "LEAKGRAPH_HISTORY", "on");
+    assert_int_equal(lg_cfg.history, LG_HISTORY_DEFAULT);
 }
 
 /* A depth above the maximum is clamped to it. */
@@ -111,6 +134,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_depth_not_a_number_uses_default),
         cmocka_unit_test(test_depth_zero_turns_stacks_off),
+        cmocka_unit_test(test_depth_zero_turns_history_off),
+        cmocka_unit_test(test_depth_zero_history_on_keeps_history),
         cmocka_unit_test(test_history_depth_not_a_number_uses_default),
         cmocka_unit_test(test_history_depth_number_sets_frames),
         cmocka_unit_test(test_history_depth_too_large_uses_default),
