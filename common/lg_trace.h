@@ -51,6 +51,7 @@ enum lg_section_tag {
     LG_SEC_ROOTS = 10,
     LG_SEC_HISTORY = 11,
     LG_SEC_SNAPSHOT_END = 12,
+    LG_SEC_EPOCHS = 13,              /* optional, right after STACKS */
 };
 
 struct lg_section_header {
@@ -101,10 +102,29 @@ struct lg_module {
 };
 
 /* STACKS: an array of these, each followed by depth uint64_t return
- * addresses, innermost first. A stack id is its index in this section. */
+ * addresses, innermost first. A stack id is its index in this section.
+ * Two stacks may hold the same addresses when a module was unloaded and
+ * another loaded at its place between them (see EPOCHS). */
 struct lg_stack {
     uint32_t depth;
     uint32_t reserved;
+};
+
+/* EPOCHS (optional; a reader that does not know it skips it): which of
+ * two modules loaded in turn at one address a stack's frames belong to.
+ * The module epoch starts at 0 and grows by one at each dlclose that
+ * unloads a module. This header, then nmodules uint32_t (each module's
+ * unload epoch: the first epoch in which it is no longer loaded, LG_NONE
+ * while loaded), then
+ * nstacks uint32_t (the epoch each stack was recorded in), zero-padded to
+ * 8 bytes. nmodules and nstacks equal the counts of MODULES and STACKS.
+ * A frame of a stack recorded in epoch e lies in the module that covers
+ * its address and was unloaded first after e (the smallest unload epoch
+ * greater than e), else in the loaded module that covers it. Without this
+ * section, MODULES never overlap. */
+struct lg_epochs {
+    uint32_t nmodules;
+    uint32_t nstacks;
 };
 
 /* BLOCKS: an array, sorted by address; a block index is its position. */
