@@ -117,16 +117,24 @@ LG_EXPORT int dlclose(void *handle)
     if (real == NULL && (real = lg_next_symbol("dlclose")) == NULL)
         return -1;
     struct link_map *lm = NULL;
+    struct lg_retiring x;
+    bool retiring = false;
     void *volatile h = handle;          /* dlclose(NULL) is an error the real one reports */
     if (h != NULL && atomic_load(&lg_state) == LG_READY && !lg_in_hook &&
         dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL) {
-        int was = lg_in_hook;
         lg_in_hook = 1;
-        lg_modules_retire((uint64_t)lm->l_addr, lm->l_name);
-        lg_in_hook = was;
+        retiring = lg_modules_retire_begin((uint64_t)lm->l_addr, lm->l_name, &x);
+        lg_in_hook = 0;
     }
     int r = real(handle);
+    int real_errno = errno;
+    if (retiring) {
+        lg_in_hook = 1;
+        lg_modules_retire_end(&x);
+        lg_in_hook = 0;
+    }
     lg_fu_forget();                     /* unwind rules of the module may be stale */
+    errno = real_errno;
     return r;
 }
 

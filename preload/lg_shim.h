@@ -182,6 +182,21 @@ int lg_backtrace(void **buf, int depth);
  * on this thread: a stack the unwinder replayed keeps its id. */
 uint32_t lg_stack_of_backtrace(void **buf, int n);
 void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
+
+/* ---- module epochs (modules.c) ------------------------------------------ */
+/* One more at each dlclose that unloads a module; a stack is recorded with
+ * the epoch it was first seen in, and reused in a later epoch only when no
+ * module its frames lay in was unloaded since. */
+uint32_t lg_module_epoch(void);
+struct lg_retiring {                    /* the module a dlclose in progress names */
+    uint64_t base, start, end;
+    uint32_t path_len, build_id_len;
+    char path[512];
+    uint8_t build_id[64];
+};
+bool lg_modules_retire_begin(uint64_t base, const char *name, struct lg_retiring *out);
+void lg_modules_retire_end(const struct lg_retiring *x);
+bool lg_modules_unloaded_since(uint32_t since, const uintptr_t *frames, uint32_t n);
 /* lg_stack_capture without a frame of its own: inlined into the hook, so
  * one frame fewer to unwind (each costs about 6.5 ns). */
 static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int depth)
@@ -195,6 +210,7 @@ static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int 
 }
 uint32_t lg_stacks_count(void);
 const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none */
+uint32_t lg_stack_epoch(uint32_t id);   /* the module epoch it was recorded in */
 void lg_stacks_lock(void);              /* fork */
 void lg_stacks_unlock(void);
 extern uintptr_t lg_self_start, lg_self_end;  /* the shim's executable segment */

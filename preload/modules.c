@@ -101,24 +101,31 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 
 /* ---- modules unloaded by dlclose ------------------------------------------
  * A library that leaked and was then dlclose'd still has frames in the
- * stack table; its entry is kept so those frames can be symbolized. Kept
- * entries that overlap a loaded module are left out (the address range was
- * reused, or dlclose did not unload it). */
+ * stack table; its entry is kept so those frames can be symbolized, with
+ * its unload epoch: the module epoch counts the dlcloses that unloaded a
+ * module, so a frame recorded before the unload is told from one of a
+ * library loaded at the same address afterwards (docs/trace-format.md,
+ * EPOCHS). Only the module the handle names is kept; libraries unloaded
+ * along with it as its dependencies are not. */
 #define MAX_RETIRED 1024
 struct retired {
-    uint64_t base, start, end;
-    uint32_t path_len, build_id_len;
-    char path[512];
-    uint8_t build_id[64];
+    struct lg_retiring m;
+    uint32_t unload;                    /* first epoch without it */
 };
 static struct retired *retired;
 static size_t n_retired;
 static lg_lock retired_lock;
+static atomic_uint module_epoch;
+
+uint32_t lg_module_epoch(void)
+{
+    return atomic_load_explicit(&module_epoch, memory_order_acquire);
+}
 
 struct find_ctx {
     uint64_t base;
     const char *name;
-    struct retired *out;
+    struct lg_retiring *out;            /* NULL: only whether it is loaded */
     bool found;
 };
 
@@ -128,7 +135,10 @@ static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
     if (info->dlpi_addr != c->base || info->dlpi_name == NULL ||
         strcmp(info->dlpi_name, c->name) != 0)
         return 0;
-    struct retired *r = c->out;
+    c->found = true;
+    struct lg_retiring *r = c->out;
+    if (r == NULL)
+        return 1;
     struct lg_mod m;                    /* only for read_build_id */
     memset(&m, 0, sizeof m);
     read_build_id(&m, info);
@@ -154,21 +164,52 @@ static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
     return 1;
 }
 
-/* Called by the dlclose interposer before the real dlclose. */
-void lg_modules_retire(uint64_t base, const char *name)
+/* Called by the dlclose interposer before the real dlclose: reads the
+ * module's extent and build id while it is there. */
+bool lg_modules_retire_begin(uint64_t base, const char *name, struct lg_retiring *out)
 {
     if (name == NULL || name[0] == 0)
-        return;
+        return false;
+    struct find_ctx c = {base, name, out, false};
+    dl_iterate_phdr(find_one, &c);
+    return c.found;
+}
+
+/* After the real dlclose: when the module is gone, a new epoch begins and
+ * the module is kept with it as its unload epoch. */
+void lg_modules_retire_end(const struct lg_retiring *x)
+{
+    char name[sizeof x->path + 1];
+    memcpy(name, x->path, x->path_len);
+    name[x->path_len] = 0;
+    struct find_ctx c = {x->base, name, NULL, false};
+    dl_iterate_phdr(find_one, &c);
+    if (c.found)
+        return;                         /* another handle keeps it loaded */
     lg_lock_take(&retired_lock);
     if (retired == NULL)
         retired = lg_arena_alloc(sizeof *retired * MAX_RETIRED);
-    if (retired != NULL && n_retired < MAX_RETIRED) {
-        struct find_ctx c = {base, name, &retired[n_retired], false};
-        dl_iterate_phdr(find_one, &c);
-        if (c.found)
-            n_retired++;
+    uint32_t epoch = atomic_fetch_add_explicit(&module_epoch, 1, memory_order_acq_rel) + 1;
+    if (retired != NULL && n_retired < MAX_RETIRED)
+        retired[n_retired++] = (struct retired){*x, epoch};
+    lg_lock_drop(&retired_lock);
+}
+
+/* Whether a frame recorded in epoch `since` may have lain in a module
+ * unloaded after it: then the same address now means other code. */
+bool lg_modules_unloaded_since(uint32_t since, const uintptr_t *frames, uint32_t n)
+{
+    bool hit = false;
+    lg_lock_take(&retired_lock);
+    for (size_t i = 0; i < n_retired && !hit; i++) {
+        const struct retired *r = &retired[i];
+        if (r->unload <= since)
+            continue;
+        for (uint32_t k = 0; k < n && !hit; k++)
+            hit = frames[k] >= r->m.start && frames[k] < r->m.end;
     }
     lg_lock_drop(&retired_lock);
+    return hit;
 }
 
 int lg_modules_collect(struct lg_modules *m)
@@ -179,24 +220,21 @@ int lg_modules_collect(struct lg_modules *m)
     if (m->mods == NULL || m->segs == NULL)
         return -ENOMEM;
     dl_iterate_phdr(collect, m);
-    size_t live = m->n;
+    for (size_t i = 0; i < m->n; i++)
+        m->mods[i].unload = LG_NONE;
     lg_lock_take(&retired_lock);
     for (size_t i = 0; i < n_retired && m->n < MAX_MODULES; i++) {
         const struct retired *r = &retired[i];
-        bool overlaps = false;
-        for (size_t k = 0; k < live && !overlaps; k++)
-            overlaps = m->mods[k].start < r->end && r->start < m->mods[k].end;
-        if (overlaps)
-            continue;
         struct lg_mod *x = &m->mods[m->n++];
         memset(x, 0, sizeof *x);
-        x->base = r->base;
-        x->start = r->start;
-        x->end = r->end;
-        x->path = copy_str(r->path, r->path_len);
-        x->path_len = x->path ? r->path_len : 0;
-        x->build_id_len = r->build_id_len;
-        memcpy(x->build_id, r->build_id, r->build_id_len);
+        x->base = r->m.base;
+        x->start = r->m.start;
+        x->end = r->m.end;
+        x->unload = r->unload;
+        x->path = copy_str(r->m.path, r->m.path_len);
+        x->path_len = x->path ? r->m.path_len : 0;
+        x->build_id_len = r->m.build_id_len;
+        memcpy(x->build_id, r->m.build_id, r->m.build_id_len);
     }
     lg_lock_drop(&retired_lock);
     return 0;

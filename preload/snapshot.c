@@ -541,7 +541,7 @@ static void write_modules(const struct lg_modules *m)
     lg_out_end(at);
 }
 
-static void write_stacks(void)
+static uint32_t write_stacks(void)
 {
     uint64_t at = lg_out_begin(LG_SEC_STACKS);
     uint32_t n = lg_stacks_count();
@@ -551,6 +551,23 @@ static void write_stacks(void)
         struct lg_stack s = {depth, 0};
         lg_out_write(&s, sizeof s);
         lg_out_write(f, sizeof(uint64_t) * depth);
+    }
+    lg_out_end(at);
+    return n;
+}
+
+/* Which of the modules loaded in turn at one address each stack's frames
+ * belong to (docs/trace-format.md, EPOCHS). */
+static void write_epochs(const struct lg_modules *m, uint32_t nstacks)
+{
+    uint64_t at = lg_out_begin(LG_SEC_EPOCHS);
+    struct lg_epochs e = {(uint32_t)m->n, nstacks};
+    lg_out_write(&e, sizeof e);
+    for (size_t i = 0; i < m->n; i++)
+        lg_out_write(&m->mods[i].unload, sizeof m->mods[i].unload);
+    for (uint32_t i = 0; i < nstacks; i++) {
+        uint32_t epoch = lg_stack_epoch(i);
+        lg_out_write(&epoch, sizeof epoch);
     }
     lg_out_end(at);
 }
@@ -713,7 +730,7 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
 
     write_strings();
     write_modules(&mods);
-    write_stacks();
+    write_epochs(&mods, write_stacks());
 
     /* threads' TLS vectors are glibc's bookkeeping, never a leak; the
      * descriptor points into them, not at their start */

@@ -23,6 +23,7 @@ struct lg_mod {
     uint32_t build_id_len;
     uint8_t build_id[64];
     bool is_self;                       /* the shim itself */
+    uint32_t unload;                    /* unload epoch; LG_NONE while loaded */
 };
 struct lg_seg {                         /* a writable PT_LOAD segment */
     uint64_t start, end;
@@ -34,8 +35,9 @@ struct lg_modules {
     struct lg_seg *segs;
     size_t nseg;
 };
+/* The loaded modules, then the unloaded ones kept by dlclose (these may
+ * overlap loaded ones: see EPOCHS in docs/trace-format.md). */
 int lg_modules_collect(struct lg_modules *m);   /* 0 or -ENOMEM */
-void lg_modules_retire(uint64_t base, const char *name); /* before dlclose */
 
 /* ---- root regions (regions.c) ------------------------------------------- */
 struct lg_rregion {

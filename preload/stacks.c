@@ -24,6 +24,7 @@ struct node {
     uint64_t hash;
     uint32_t id;
     uint32_t depth;
+    uint32_t epoch;                     /* module epoch it was recorded in */
     uintptr_t frames[];
 };
 
@@ -107,6 +108,7 @@ static uint64_t hash_frames(void *const *f, int n)
 #define TC_BITS 10
 
 struct tcache {
+    uint32_t epoch;                     /* module epoch the ids below are for */
     uint64_t hash[1u << TC_BITS];
     uint32_t id[1u << TC_BITS];
     struct tcache *next_free;
@@ -143,7 +145,7 @@ static struct tcache *tc_get(void)
     return tc = c;
 }
 
-static uint32_t lookup(uint64_t h, void **frames, int depth);
+static uint32_t lookup(uint64_t h, void **frames, int depth, uint32_t now);
 
 /* The unwinder's memo of the frames lg_backtrace last returned on this
  * thread (NULL: none), where lg_stack_of_backtrace keeps their stack id:
@@ -222,11 +224,14 @@ __attribute__((noinline)) static int check_backtrace_inner(void **buf, int depth
     return ns;
 }
 
-static struct node *find(struct node *n, uint64_t h, void *const *f, int depth)
+/* A node with these frames that still means the same code in epoch now:
+ * recorded in it, or no module its frames lay in was unloaded since. */
+static struct node *find(struct node *n, uint64_t h, void *const *f, int depth, uint32_t now)
 {
     for (; n; n = atomic_load_explicit(&n->next, memory_order_acquire))
         if (n->hash == h && n->depth == (uint32_t)depth &&
-            memcmp(n->frames, f, sizeof(uintptr_t) * (size_t)depth) == 0)
+            memcmp(n->frames, f, sizeof(uintptr_t) * (size_t)depth) == 0 &&
+            (n->epoch == now || !lg_modules_unloaded_since(n->epoch, n->frames, n->depth)))
             return n;
     return NULL;
 }
@@ -237,10 +242,15 @@ uint32_t lg_stack_capture_from(void **frames, int depth)
         return LG_NONE;
     uint64_t h = hash_frames(frames, depth);
     struct tcache *c = tc ? tc : tc_get();
+    uint32_t now = lg_module_epoch();
+    if (LG_UNLIKELY(c != NULL && c->epoch != now)) {
+        memset(c->hash, 0, sizeof c->hash);   /* ids of an earlier epoch */
+        c->epoch = now;
+    }
     size_t ci = (size_t)(h >> (64 - TC_BITS));
     if (LG_LIKELY(c != NULL) && c->hash[ci] == h)
         return c->id[ci];
-    uint32_t id = lookup(h, frames, depth);
+    uint32_t id = lookup(h, frames, depth, now);
     if (c != NULL && id != LG_NONE) {
         c->hash[ci] = h;
         c->id[ci] = id;
@@ -248,14 +258,14 @@ uint32_t lg_stack_capture_from(void **frames, int depth)
     return id;
 }
 
-static uint32_t lookup(uint64_t h, void **frames, int depth)
+static uint32_t lookup(uint64_t h, void **frames, int depth, uint32_t now)
 {
     struct node *_Atomic *b = &buckets[h >> (64 - BUCKET_BITS)];
-    struct node *n = find(atomic_load_explicit(b, memory_order_acquire), h, frames, depth);
+    struct node *n = find(atomic_load_explicit(b, memory_order_acquire), h, frames, depth, now);
     if (LG_LIKELY(n != NULL))
         return n->id;
     lg_lock_take(&insert_lock);
-    n = find(atomic_load_explicit(b, memory_order_acquire), h, frames, depth);
+    n = find(atomic_load_explicit(b, memory_order_acquire), h, frames, depth, now);
     uint32_t id = atomic_load(&n_ids);
     if (n == NULL && id < MAX_STACKS - 1 && by_id[id / ID_CHUNK] == NULL)
         by_id[id / ID_CHUNK] = lg_map_pages(sizeof(struct node *) * ID_CHUNK);
@@ -264,6 +274,7 @@ static uint32_t lookup(uint64_t h, void **frames, int depth)
         if (n != NULL) {
             n->hash = h;
             n->depth = (uint32_t)depth;
+            n->epoch = now;
             memcpy(n->frames, frames, sizeof(uintptr_t) * (size_t)depth);
             n->id = id;
             by_id[id / ID_CHUNK][id % ID_CHUNK] = n;
@@ -306,6 +317,12 @@ const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth)
     }
     *depth = n->depth;
     return n->frames;
+}
+
+uint32_t lg_stack_epoch(uint32_t id)
+{
+    struct node *n = id < lg_stacks_count() ? by_id[id / ID_CHUNK][id % ID_CHUNK] : NULL;
+    return n != NULL ? n->epoch : 0;
 }
 
 void lg_stacks_lock(void)

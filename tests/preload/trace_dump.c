@@ -169,6 +169,8 @@ int main(int argc, char **argv)
         uint64_t len = sh->length;
         if (len % 8 || off + 16 + (long)len > size)
             return fail("bad section length", off);
+        if (sh->tag == LG_SEC_EPOCHS && expect == LG_SEC_BLOCKS)
+            expect = LG_SEC_EPOCHS;     /* optional, between STACKS and BLOCKS */
         if (sh->tag != (uint32_t)expect)
             return fail("section out of order", off);
         switch (sh->tag) {
@@ -184,6 +186,20 @@ int main(int argc, char **argv)
             set("kind", b->kind);
             set("signal", b->signal);
             set("flags", b->flags);
+            break;
+        }
+        case LG_SEC_EPOCHS: {           /* unloaded modules; stacks of later epochs */
+            struct lg_epochs *e = (void *)p;
+            if (len < sizeof *e || (len - sizeof *e) / 4 < (uint64_t)e->nmodules + e->nstacks)
+                return fail("epoch table overrun", off);
+            const uint32_t *u = (const uint32_t *)(e + 1);
+            long long unloaded = 0, later = 0;
+            for (uint32_t i = 0; i < e->nmodules; i++)
+                unloaded += u[i] != LG_NONE;
+            for (uint32_t i = 0; i < e->nstacks; i++)
+                later += u[e->nmodules + i] != 0;
+            set("unloaded_modules", unloaded);
+            set("later_epoch_stacks", later);
             break;
         }
         case LG_SEC_STRINGS: {
@@ -380,7 +396,8 @@ int main(int argc, char **argv)
         }
         }
         expect = sh->tag == LG_SEC_SNAPSHOT_END ? LG_SEC_SNAPSHOT_BEGIN
-               : sh->tag == LG_SEC_PROCESS ? LG_SEC_SNAPSHOT_BEGIN : (int)sh->tag + 1;
+               : sh->tag == LG_SEC_PROCESS ? LG_SEC_SNAPSHOT_BEGIN
+               : sh->tag == LG_SEC_EPOCHS ? LG_SEC_BLOCKS : (int)sh->tag + 1;
         off += 16 + (long)len;
     }
     if (expect != LG_SEC_SNAPSHOT_BEGIN)
