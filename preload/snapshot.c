@@ -342,22 +342,34 @@ static inline void narrow(const struct heap *h, uint64_t v, size_t *lo, size_t *
 }
 
 /* Block index whose extent holds v, or LG_NONE; *start: points at its start
- * (or at the object inside it). */
-static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
+ * (or at the object inside it). *hint: the block found last (LG_NONE at
+ * first): an array of pointers to blocks allocated one after another
+ * points into that block or the next, and then no search is needed. */
+static uint32_t find_block_near(const struct heap *h, uint64_t v, bool *start, uint32_t *hint)
 {
     if (v < h->lo || v >= h->hi)
         return LG_NONE;
     const struct pair *b = h->b;
-    size_t lo, n;
-    narrow(h, v, &lo, &n);
-    while (n > 1) {                     /* last block with addr <= v, branch-free */
-        size_t half = n / 2;
-        lo = b[lo + half].addr <= v ? lo + half : lo;
-        n -= half;
+    size_t i;
+    uint32_t k = *hint;
+    if (k != LG_NONE && k + 1 < h->n && b[k + 1].addr <= v &&
+        (k + 2 == h->n || v < b[k + 2].addr))
+        i = k + 1;
+    else if (k != LG_NONE && b[k].addr <= v && (k + 1 == h->n || v < b[k + 1].addr))
+        i = k;
+    else {
+        size_t lo, n;
+        narrow(h, v, &lo, &n);
+        while (n > 1) {                 /* last block with addr <= v, branch-free */
+            size_t half = n / 2;
+            lo = b[lo + half].addr <= v ? lo + half : lo;
+            n -= half;
+        }
+        if (b[lo].addr > v)
+            return LG_NONE;
+        i = lo;
     }
-    if (b[lo].addr > v)
-        return LG_NONE;
-    size_t i = lo;
+    *hint = (uint32_t)i;
     uint64_t size = lg_meta_size(b[i].meta);
     if (v >= b[i].addr + (size ? size : 1))
         return LG_NONE;
@@ -366,6 +378,12 @@ static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
     if (!*start && h->glibc && is_next_chunk(b[i].addr, v))
         return LG_NONE;
     return (uint32_t)i;
+}
+
+static uint32_t find_block(const struct heap *h, uint64_t v, bool *start)
+{
+    uint32_t hint = LG_NONE;
+    return find_block_near(h, v, start, &hint);
 }
 
 static uint32_t find_exact(const struct heap *h, uint64_t a)
@@ -415,12 +433,13 @@ static void scan_block(const struct heap *h, uint32_t i)
     size_t words = lg_meta_size(h->b[i].meta) / 8;
     if (h->b[i].addr & 7)
         return;
+    uint32_t hint = LG_NONE;
     for (size_t k = 0; k < words; k++) {
         uint64_t v = w[k];
         if (v < h->lo || v >= h->hi)
             continue;
         bool start;
-        uint32_t to = find_block(h, v, &start);
+        uint32_t to = find_block_near(h, v, &start, &hint);
         if (to == LG_NONE)
             continue;
         struct lg_edge e = {i, to, (uint32_t)(k * 8), LG_NONE,
