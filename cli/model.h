@@ -2,7 +2,8 @@
  * analysis and the renderers. Owns nothing itself; lg_trace_load() builds a
  * struct lg_proc_trace whose arrays point into the mapped file where the
  * records are fixed-size (blocks, objects, edges, regions, roots, history)
- * and into reader-owned arrays otherwise (strings, modules, stacks). */
+ * and into reader-owned arrays otherwise (strings, modules, stacks); the
+ * epoch arrays point into the map too. */
 #ifndef LG_MODEL_H
 #define LG_MODEL_H
 
@@ -32,6 +33,11 @@ struct lg_snap {
     struct lg_mod *modules;
     uint32_t nstacks;
     struct lg_stk *stacks;
+    /* EPOCHS (optional; both NULL without it), pointing into the map:
+     * nmodules unload epochs (LG_NONE: still loaded) and nstacks recording
+     * epochs. lg_module_of() (modules_lookup.h) applies them. */
+    const uint32_t *module_unload;
+    const uint32_t *stack_epoch;
     uint64_t nblocks;
     const struct lg_block *blocks;   /* sorted by address */
     uint64_t nobjects;

@@ -51,6 +51,7 @@ static const char *section_name(uint32_t tag)
     case LG_SEC_ROOTS: return "root table";
     case LG_SEC_HISTORY: return "history";
     case LG_SEC_SNAPSHOT_END: return "snapshot end";
+    case LG_SEC_EPOCHS: return "epoch table";
     default: return "unknown section";
     }
 }
@@ -242,6 +243,36 @@ static int read_stacks(struct reader *r, struct lg_snap *s, uint64_t off, uint64
     return 0;
 }
 
+/* EPOCHS: its counts must be those of the MODULES and STACKS read before
+ * it in this snapshot; the arrays point into the map (4-byte aligned: every
+ * section starts 8-aligned and the header is 8 bytes). */
+static int read_epochs(struct reader *r, struct lg_snap *s, uint32_t seen, uint64_t off,
+                       uint64_t len)
+{
+    struct lg_epochs e;
+    unsigned long long at = (unsigned long long)off;
+
+    if (!(seen & (1u << LG_SEC_MODULES)) || !(seen & (1u << LG_SEC_STACKS)))
+        return fail(r, -EINVAL, "corrupt epoch table at offset %llu (before the module map "
+                    "and the stack table)", at);
+    if (len < sizeof(e))
+        return fail(r, -EINVAL, "corrupt epoch table at offset %llu (no header)", at);
+    memcpy(&e, r->base + off, sizeof(e));
+    if (e.nmodules != s->nmodules)
+        return fail(r, -EINVAL, "corrupt epoch table at offset %llu (%u module epochs for %u modules)",
+                    at, e.nmodules, s->nmodules);
+    if (e.nstacks != s->nstacks)
+        return fail(r, -EINVAL, "corrupt epoch table at offset %llu (%u stack epochs for %u stacks)",
+                    at, e.nstacks, s->nstacks);
+    if ((len - sizeof(e)) / 4 < (uint64_t)e.nmodules + e.nstacks)
+        return fail(r, -EINVAL, "corrupt epoch table at offset %llu (%llu bytes cannot hold %u "
+                    "module and %u stack epochs)", at, (unsigned long long)len, e.nmodules,
+                    e.nstacks);
+    s->module_unload = (const uint32_t *)(r->base + off + sizeof(e));
+    s->stack_epoch = s->module_unload + e.nmodules;
+    return 0;
+}
+
 /* a fixed-size record array pointing into the map */
 static int read_array(struct reader *r, uint64_t off, uint64_t len, size_t recsize,
                       const char *what, const void **out, uint64_t *count)
@@ -356,7 +387,7 @@ static int walk(struct reader *r, uint64_t off)
                        (unsigned long long)off, section_name(h.tag));
             goto out;
         }
-        bool in_snap = h.tag >= LG_SEC_STRINGS && h.tag <= LG_SEC_SNAPSHOT_END;
+        bool in_snap = h.tag >= LG_SEC_STRINGS && h.tag <= LG_SEC_EPOCHS;
         if (in_snap && !open) {
             err = fail(r, -EINVAL, "corrupt trace at offset %llu (%s outside a snapshot)",
                        (unsigned long long)off, section_name(h.tag));
@@ -403,6 +434,9 @@ static int walk(struct reader *r, uint64_t off)
             break;
         case LG_SEC_STACKS:
             err = read_stacks(r, &cur, body, h.length);
+            break;
+        case LG_SEC_EPOCHS:
+            err = read_epochs(r, &cur, seen, body, h.length);
             break;
         case LG_SEC_BLOCKS:
             err = read_array(r, body, h.length, sizeof(struct lg_block), "block table", &arr, &cur.nblocks);

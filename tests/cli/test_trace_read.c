@@ -325,6 +325,132 @@ static void test_trace_read_random_corruption_survives(void **state)
     unlink(path);
 }
 
+/* ---- EPOCHS --------------------------------------------------------------- */
+
+/* Two modules at one address (the first unloaded in epoch 1), the second
+ * stack recorded in epoch 1, EPOCHS written in the given form. Returns the
+ * file's bytes (caller frees) and the offset of the first EPOCHS section. */
+static uint8_t *epoch_bytes(const char *path, enum lg_tb_epochs_form form, size_t *len,
+                            size_t *epochs_at)
+{
+    struct lg_tb *tb = lg_tb_new(4242, "/bin/prog");
+    lg_tb_module(tb, "/bin/prog", 0x400000, 0x500000);
+    uint32_t a = lg_tb_module(tb, "/lib/liba.so", 0x7f0000000000, 0x7f0000010000);
+    lg_tb_module(tb, "/lib/libb.so", 0x7f0000000000, 0x7f0000010000);
+    lg_tb_module_unloaded(tb, a, 1);
+    uint32_t s0 = lg_tb_stack1(tb, 0x7f0000001000), s1 = lg_tb_stack1(tb, 0x7f0000001000);
+    lg_tb_stack_epoch(tb, s1, 1);
+    lg_tb_block(tb, 10, s0, 0);
+    lg_tb_block(tb, 20, s1, 0);
+    lg_tb_epochs_form(tb, form);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    lg_tb_free(tb);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(*len);
+    assert_int_equal(fread(buf, 1, *len, f), *len);
+    fclose(f);
+    *epochs_at = find_section(buf, *len, LG_SEC_EPOCHS);
+    assert_true(*epochs_at > 0);
+    return buf;
+}
+
+/* the error loading an epoch trace of this form, checked against want
+ * (printf format taking the path, then the offset) */
+static void expect_epoch_error(const char *name, enum lg_tb_epochs_form form, const char *want_fmt,
+                               bool at_second)
+{
+    char path[512], err[512], want[700];
+    size_t len, at;
+    lg_test_path(path, sizeof(path), name);
+    uint8_t *buf = epoch_bytes(path, form, &len, &at);
+    if (at_second) {
+        struct lg_section_header h;
+        memcpy(&h, buf + at, sizeof(h));
+        at += sizeof(h) + h.length;
+    } else {
+        at += sizeof(struct lg_section_header);   /* the reader names the payload */
+    }
+    assert_true(try_load(path, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), want_fmt, path, at);
+    assert_string_equal(err, want);
+    free(buf);
+    unlink(path);
+}
+
+/* A trace with EPOCHS loads with each module's unload epoch and each stack's
+ * recording epoch. */
+static void test_trace_read_epochs_arrays_read(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len, at;
+    lg_test_path(path, sizeof(path), "epochs");
+    free(epoch_bytes(path, LG_TB_EPOCHS_GOOD, &len, &at));
+    struct lg_proc_trace *t;
+    assert_int_equal(lg_trace_load(path, &t, err, sizeof(err)), 0);
+    const struct lg_snap *s = &t->snaps[0];
+    assert_true(s->module_unload != NULL && s->stack_epoch != NULL &&
+                s->module_unload[0] == LG_NONE && s->module_unload[1] == 1 &&
+                s->module_unload[2] == LG_NONE && s->stack_epoch[0] == 0 &&
+                s->stack_epoch[1] == 1);
+    lg_trace_free(t);
+    unlink(path);
+}
+
+/* A trace without EPOCHS loads with no epoch arrays. */
+static void test_trace_read_no_epochs_arrays_null(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    size_t len;
+    lg_test_path(path, sizeof(path), "noepochs");
+    free(small_bytes(path, &len));
+    struct lg_proc_trace *t;
+    assert_int_equal(lg_trace_load(path, &t, err, sizeof(err)), 0);
+    assert_true(t->snaps[0].module_unload == NULL && t->snaps[0].stack_epoch == NULL);
+    lg_trace_free(t);
+    unlink(path);
+}
+
+/* EPOCHS with fewer module epochs than modules is rejected, counts named. */
+static void test_trace_read_epochs_count_mismatch_rejected(void **state)
+{
+    (void)state;
+    expect_epoch_error("epochcount", LG_TB_EPOCHS_FEWER_MODULES,
+                       "%s: corrupt epoch table at offset %zu (2 module epochs for 3 modules)",
+                       false);
+}
+
+/* EPOCHS whose payload stops after its header is rejected. */
+static void test_trace_read_epochs_short_payload_rejected(void **state)
+{
+    (void)state;
+    expect_epoch_error("epochshort", LG_TB_EPOCHS_SHORT,
+                       "%s: corrupt epoch table at offset %zu (8 bytes cannot hold 3 module and "
+                       "2 stack epochs)", false);
+}
+
+/* EPOCHS before MODULES and STACKS is rejected. */
+static void test_trace_read_epochs_before_modules_rejected(void **state)
+{
+    (void)state;
+    expect_epoch_error("epochfirst", LG_TB_EPOCHS_BEFORE_MODULES,
+                       "%s: corrupt epoch table at offset %zu (before the module map and the "
+                       "stack table)", false);
+}
+
+/* A second EPOCHS in one snapshot is rejected. */
+static void test_trace_read_epochs_twice_rejected(void **state)
+{
+    (void)state;
+    expect_epoch_error("epochtwice", LG_TB_EPOCHS_TWICE,
+                       "%s: corrupt trace at offset %zu (second epoch table in snapshot 1)", true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +468,12 @@ int main(void)
         cmocka_unit_test(test_trace_read_only_snapshot_incomplete_fails),
         cmocka_unit_test(test_trace_read_missing_file_says_so),
         cmocka_unit_test(test_trace_read_random_corruption_survives),
+        cmocka_unit_test(test_trace_read_epochs_arrays_read),
+        cmocka_unit_test(test_trace_read_no_epochs_arrays_null),
+        cmocka_unit_test(test_trace_read_epochs_count_mismatch_rejected),
+        cmocka_unit_test(test_trace_read_epochs_short_payload_rejected),
+        cmocka_unit_test(test_trace_read_epochs_before_modules_rejected),
+        cmocka_unit_test(test_trace_read_epochs_twice_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,11 +13,13 @@
 struct tb_mod {
     struct lg_module m;
     char *path;
+    uint32_t unload;                  /* unload epoch, LG_NONE while loaded */
 };
 
 struct tb_stk {
     uint32_t depth;
     uint64_t *pcs;
+    uint32_t epoch;                   /* the epoch it was recorded in */
 };
 
 struct lg_tb {
@@ -37,6 +39,7 @@ struct lg_tb {
     VEC(struct lg_history) history;
     uint32_t global_region;
     uint64_t next_addr;
+    enum lg_tb_epochs_form epochs;
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -137,14 +140,14 @@ uint32_t lg_tb_string(struct lg_tb *tb, const char *s)
 
 uint32_t lg_tb_module(struct lg_tb *tb, const char *path, uint64_t start, uint64_t end)
 {
-    struct tb_mod m = {{start, start, end, (uint32_t)strlen(path), 0}, xstrdup(path)};
+    struct tb_mod m = {{start, start, end, (uint32_t)strlen(path), 0}, xstrdup(path), LG_NONE};
     PUSH(tb->modules, m);
     return (uint32_t)(tb->modules.n - 1);
 }
 
 uint32_t lg_tb_stack(struct lg_tb *tb, const uint64_t *pcs, uint32_t depth)
 {
-    struct tb_stk s = {depth, xrealloc(NULL, depth * sizeof(uint64_t))};
+    struct tb_stk s = {depth, xrealloc(NULL, depth * sizeof(uint64_t)), 0};
     memcpy(s.pcs, pcs, depth * sizeof(uint64_t));
     PUSH(tb->stacks, s);
     return (uint32_t)(tb->stacks.n - 1);
@@ -153,6 +156,25 @@ uint32_t lg_tb_stack(struct lg_tb *tb, const uint64_t *pcs, uint32_t depth)
 uint32_t lg_tb_stack1(struct lg_tb *tb, uint64_t pc)
 {
     return lg_tb_stack(tb, &pc, 1);
+}
+
+void lg_tb_module_unloaded(struct lg_tb *tb, uint32_t module, uint32_t epoch)
+{
+    tb->modules.v[module].unload = epoch;
+    if (tb->epochs == LG_TB_EPOCHS_NONE)
+        tb->epochs = LG_TB_EPOCHS_GOOD;
+}
+
+void lg_tb_stack_epoch(struct lg_tb *tb, uint32_t stack, uint32_t epoch)
+{
+    tb->stacks.v[stack].epoch = epoch;
+    if (tb->epochs == LG_TB_EPOCHS_NONE)
+        tb->epochs = LG_TB_EPOCHS_GOOD;
+}
+
+void lg_tb_epochs_form(struct lg_tb *tb, enum lg_tb_epochs_form form)
+{
+    tb->epochs = form;
 }
 
 uint32_t lg_tb_block_at(struct lg_tb *tb, uint64_t address, uint64_t size,
@@ -316,6 +338,28 @@ static void section_raw(struct wbuf *out, uint32_t tag, const void *data, size_t
     section(out, tag, &p);
 }
 
+/* EPOCHS in the form tb->epochs asks for */
+static void epochs(struct lg_tb *tb, struct wbuf *out)
+{
+    struct wbuf p = {0};
+    uint32_t nmod = (uint32_t)tb->modules.n;
+
+    if (tb->epochs == LG_TB_EPOCHS_FEWER_MODULES && nmod > 0)
+        nmod--;
+    put_u32(&p, nmod);
+    put_u32(&p, (uint32_t)tb->stacks.n);
+    if (tb->epochs != LG_TB_EPOCHS_SHORT) {
+        for (uint32_t i = 0; i < nmod; i++)
+            put_u32(&p, tb->modules.v[i].unload);
+        for (size_t i = 0; i < tb->stacks.n; i++)
+            put_u32(&p, tb->stacks.v[i].epoch);
+    }
+    section(out, LG_SEC_EPOCHS, &p);
+    if (tb->epochs == LG_TB_EPOCHS_TWICE)
+        section(out, LG_SEC_EPOCHS, &p);
+    free(p.p);
+}
+
 static void snapshot(struct lg_tb *tb, struct wbuf *out, uint32_t seq, bool with_end)
 {
     struct wbuf p = {0};
@@ -327,6 +371,8 @@ static void snapshot(struct lg_tb *tb, struct wbuf *out, uint32_t seq, bool with
     for (size_t i = 0; i < tb->strings.n; i++)
         put_str(&p, tb->strings.v[i]);
     section(out, LG_SEC_STRINGS, &p);
+    if (tb->epochs == LG_TB_EPOCHS_BEFORE_MODULES)
+        epochs(tb, out);
 
     p.n = 0;
     for (size_t i = 0; i < tb->modules.n; i++) {
@@ -343,6 +389,8 @@ static void snapshot(struct lg_tb *tb, struct wbuf *out, uint32_t seq, bool with
     }
     section(out, LG_SEC_STACKS, &p);
     free(p.p);
+    if (tb->epochs != LG_TB_EPOCHS_NONE && tb->epochs != LG_TB_EPOCHS_BEFORE_MODULES)
+        epochs(tb, out);
 
     section_raw(out, LG_SEC_BLOCKS, tb->blocks.v, tb->blocks.n * sizeof(struct lg_block));
     section_raw(out, LG_SEC_OBJECTS, tb->objects.v, tb->objects.n * sizeof(struct lg_object));

@@ -1,5 +1,6 @@
 /* trace_builder.h - build synthetic leakgraph traces in tests: blocks,
- * objects, edges, roots, stacks, modules and history, then write a file in
+ * objects, edges, roots, stacks, modules, module epochs and history, then
+ * write a file in
  * the format of common/lg_trace.h. Owns its arrays (grown with realloc);
  * aborts the test program on out-of-memory, since tests have nothing to
  * recover. Blocks get increasing addresses automatically (0x10000 apart)
@@ -38,6 +39,24 @@ uint32_t lg_tb_object(struct lg_tb *tb, const char *type, uint64_t size, int64_t
 uint32_t lg_tb_object_index(const struct lg_tb *tb, uint32_t block);
 void lg_tb_object_flags(struct lg_tb *tb, uint32_t block, uint32_t flags);
 uint64_t lg_tb_address(const struct lg_tb *tb, uint32_t block);
+
+/* Module epochs (EPOCHS, docs/trace-format.md): a module's unload epoch
+ * (LG_NONE, the default, while loaded) and the epoch a stack was recorded in
+ * (0 by default). Calling either makes the trace carry an EPOCHS section,
+ * written right after STACKS unless lg_tb_epochs_form() says otherwise. */
+void lg_tb_module_unloaded(struct lg_tb *tb, uint32_t module, uint32_t epoch);
+void lg_tb_stack_epoch(struct lg_tb *tb, uint32_t stack, uint32_t epoch);
+
+/* How EPOCHS is written, for the reader's tests of corrupt forms. */
+enum lg_tb_epochs_form {
+    LG_TB_EPOCHS_NONE,               /* no section (the default until set) */
+    LG_TB_EPOCHS_GOOD,               /* right after STACKS */
+    LG_TB_EPOCHS_BEFORE_MODULES,     /* after STRINGS, before MODULES */
+    LG_TB_EPOCHS_TWICE,              /* two good sections after STACKS */
+    LG_TB_EPOCHS_SHORT,              /* the header alone, counts as they should be */
+    LG_TB_EPOCHS_FEWER_MODULES,      /* one module epoch too few, and says so */
+};
+void lg_tb_epochs_form(struct lg_tb *tb, enum lg_tb_epochs_form form);
 
 /* edges between blocks */
 uint32_t lg_tb_ref(struct lg_tb *tb, uint32_t from, uint32_t to, const char *field); /* precise */
