@@ -4,11 +4,12 @@
  * every array hung on it; the passes live in classify.c, refcycles.c,
  * increfs.c and records.c, the graphs in graph.c.
  *
- * Passes, in order: block -> object map; canonical stacks (equal frames,
- * one id); the block graph; memcheck classes (classify.c); the object
- * graph and the refcount verdicts (refcycles.c); unmatched increfs
- * (increfs.c); loss records (records.c); the summary. */
+ * Passes, in order: block -> object map; canonical stacks (equal frames in
+ * the same modules, one id); the block graph; memcheck classes
+ * (classify.c); the object graph and the refcount verdicts (refcycles.c);
+ * unmatched increfs (increfs.c); loss records (records.c); the summary. */
 #include "graph.h"
+#include "modules_lookup.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -69,22 +70,48 @@ bool lg_pc_in_shim(const struct lg_snap *s, uint64_t pc)
     return pc_in_module_named(s, pc, names);
 }
 
-/* ---- canonical stacks: one open-addressing table over the stack table -- */
+/* ---- canonical stacks: one open-addressing table over the stack table --
+ * Without epochs, equal frames make one stack. With epochs, equal addresses
+ * may lie in different modules (one unloaded, another loaded at its place),
+ * so each frame also carries the identity of the module lg_module_of()
+ * gives it: two stacks are one when, frame by frame, the addresses are equal
+ * and the modules are the same module or the same file at the same base. */
 
-static uint64_t hash_stack(const struct lg_stk *st)
+/* the module a frame's return address lies in, as the symbolizer sees it */
+static uint32_t frame_module(const struct lg_snap *s, uint32_t stack, uint64_t pc)
 {
+    return lg_module_of(s, stack, pc > 0 ? pc - 1 : pc);
+}
+
+static uint64_t hash_stack(const struct lg_snap *s, uint32_t stack)
+{
+    const struct lg_stk *st = &s->stacks[stack];
+    bool epochs = s->module_unload != NULL;
     uint64_t h = 0xcbf29ce484222325ull ^ st->depth;
     for (uint32_t i = 0; i < st->depth; i++) {
         h ^= st->pcs[i];
         h *= 0x100000001b3ull;
         h ^= h >> 29;
+        if (epochs) {
+            h ^= lg_module_file_hash(s, frame_module(s, stack, st->pcs[i]));
+            h *= 0x100000001b3ull;
+            h ^= h >> 29;
+        }
     }
     return h;
 }
 
-static bool same_stack(const struct lg_stk *x, const struct lg_stk *y)
+static bool same_stack(const struct lg_snap *s, uint32_t a, uint32_t b)
 {
-    return x->depth == y->depth && memcmp(x->pcs, y->pcs, x->depth * sizeof(uint64_t)) == 0;
+    const struct lg_stk *x = &s->stacks[a], *y = &s->stacks[b];
+    if (x->depth != y->depth || memcmp(x->pcs, y->pcs, x->depth * sizeof(uint64_t)) != 0)
+        return false;
+    if (s->module_unload == NULL)
+        return true;
+    for (uint32_t i = 0; i < x->depth; i++)
+        if (!lg_same_module_file(s, frame_module(s, a, x->pcs[i]), frame_module(s, b, y->pcs[i])))
+            return false;
+    return true;
 }
 
 static int canon_stacks(struct lg_analysis *a)
@@ -101,7 +128,7 @@ static int canon_stacks(struct lg_analysis *a)
     }
     memset(table, 0xff, cap * sizeof(uint32_t));
     for (uint32_t i = 0; i < s->nstacks; i++) {
-        uint64_t h = hash_stack(&s->stacks[i]) & (cap - 1);
+        uint64_t h = hash_stack(s, i) & (cap - 1);
         for (;;) {
             uint32_t j = table[h];
             if (j == LG_NONE) {
@@ -109,7 +136,7 @@ static int canon_stacks(struct lg_analysis *a)
                 a->canon_stack[i] = i;
                 break;
             }
-            if (same_stack(&s->stacks[i], &s->stacks[j])) {
+            if (same_stack(s, i, j)) {
                 a->canon_stack[i] = j;
                 break;
             }

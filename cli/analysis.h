@@ -134,8 +134,9 @@ struct lg_analysis_options {
                                             every reached block (--show-reachable) */
     bool progress;                       /* progress lines on stderr */
     /* Call site of a frame for pairing increfs with decrefs (increfs.c):
-     * e.g. the start of the frame's function. NULL: the pc itself. */
-    uint64_t (*site_fn)(void *arg, uint64_t pc);
+     * e.g. the start of the frame's function; stack is the frame's stack
+     * (its epoch picks the module). NULL: the pc itself. */
+    uint64_t (*site_fn)(void *arg, uint32_t stack, uint64_t pc);
     void *site_arg;
 };
 
@@ -150,7 +151,8 @@ struct lg_analysis {
                                             ncycles + refleak index; LG_NONE if none.
                                             Set for heads' own blocks too. */
     int64_t *external;                   /* per object */
-    uint32_t *canon_stack;               /* per stack id: lowest id with equal frames */
+    uint32_t *canon_stack;               /* per stack id: lowest id with equal frames
+                                            (and, with epochs, equal modules) */
     struct lg_summary summary;
 
     uint32_t ncycles;

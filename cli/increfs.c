@@ -32,7 +32,7 @@ static uint64_t site_of(const struct lg_analysis *a, const struct lg_analysis_op
         uint64_t pc = st->pcs[i];
         if (lg_pc_in_runtime(s, pc) || lg_pc_in_shim(s, pc))
             continue;
-        return opt && opt->site_fn ? opt->site_fn(opt->site_arg, pc) : pc;
+        return opt && opt->site_fn ? opt->site_fn(opt->site_arg, stack, pc) : pc;
     }
     return st->depth ? st->pcs[st->depth - 1] : 0;
 }

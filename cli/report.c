@@ -44,10 +44,10 @@ void lg_opts_free(struct lg_cli_opts *o)
 }
 
 /* pairing key for increfs: the function a frame is in (its name's hash) */
-static uint64_t site_of_pc(void *arg, uint64_t pc)
+static uint64_t site_of_pc(void *arg, uint32_t stack, uint64_t pc)
 {
     struct lg_frame f[16];
-    size_t n = lg_symbolize(arg, pc, f, 16);
+    size_t n = lg_symbolize_in(arg, stack, pc, f, 16);
     const char *fn = n ? f[n - 1].function : NULL;
     if (fn == NULL)
         return pc;

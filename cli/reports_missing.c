@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "modules_lookup.h"
 #include "symbolize.h"
 
 static int missing(const char *cmd)
@@ -33,20 +34,26 @@ struct lg_symbolizer *lg_symbolizer_new(const struct lg_snap *snap)
 
 void lg_symbolizer_free(struct lg_symbolizer *sym) { free(sym); }
 
-size_t lg_symbolize(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *out, size_t max)
+size_t lg_symbolize_in(struct lg_symbolizer *sym, uint32_t stack, uint64_t pc,
+                       struct lg_frame *out, size_t max)
 {
+    if (max == 0)
+        return 0;
     memset(out, 0, sizeof(*out));
     out->address = pc;
-    for (uint32_t i = 0; sym && i < sym->snap->nmodules; i++) {
-        const struct lg_mod *m = &sym->snap->modules[i];
-        if (pc >= m->m.start && pc < m->m.end) {
-            const char *b = strrchr(m->path, '/');
-            out->module = b ? b + 1 : m->path;
-            out->module_offset = pc - m->m.base;
-        }
+    uint32_t mi = sym ? lg_module_of(sym->snap, stack, pc > 0 ? pc - 1 : pc) : LG_NONE;
+    if (mi != LG_NONE) {
+        const struct lg_mod *m = &sym->snap->modules[mi];
+        const char *b = strrchr(m->path, '/');
+        out->module = b ? b + 1 : m->path;
+        out->module_offset = pc - m->m.base;
     }
-    (void)max;
     return 1;
+}
+
+size_t lg_symbolize(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *out, size_t max)
+{
+    return lg_symbolize_in(sym, LG_NONE, pc, out, max);
 }
 
 const char *const *lg_symbolizer_warnings(struct lg_symbolizer *sym)

@@ -137,21 +137,35 @@ size_t lg_stack_frames(const struct lg_snap *s, struct lg_symbolizer *sym, uint3
            lg_pc_in_shim(s, st->pcs[first + 1]))
         first++;
     for (uint32_t i = first; i < st->depth && n < max; i++)
-        n += lg_symbolize(sym, st->pcs[i], out + n, max - n);
+        n += lg_symbolize_in(sym, stack, st->pcs[i], out + n, max - n);
     return n;
 }
 
-static const struct lg_mod *module_of(const struct lg_snap *s, uint64_t pc)
+/* The module the symbolizer resolved f in: with epochs, modules may
+ * overlap, and the one with the frame's module name and base is it. */
+static const struct lg_mod *module_of_frame(const struct lg_snap *s, const struct lg_frame *f)
 {
-    for (uint32_t i = 0; i < s->nmodules; i++)
-        if (pc >= s->modules[i].m.start && pc < s->modules[i].m.end)
-            return &s->modules[i];
-    return NULL;
+    uint64_t pc = f->address > 0 ? f->address - 1 : 0;
+    const struct lg_mod *first = NULL;
+
+    for (uint32_t i = 0; i < s->nmodules; i++) {
+        const struct lg_mod *m = &s->modules[i];
+        const char *b = strrchr(m->path, '/');
+
+        if (pc < m->m.start || pc >= m->m.end)
+            continue;
+        if (f->module != NULL && m->m.base == f->address - f->module_offset &&
+            strcmp(b != NULL ? b + 1 : m->path, f->module) == 0)
+            return m;
+        if (first == NULL)
+            first = m;
+    }
+    return first;
 }
 
 const char *lg_frame_module_path(const struct lg_snap *s, const struct lg_frame *f)
 {
-    const struct lg_mod *m = module_of(s, f->address > 0 ? f->address - 1 : 0);
+    const struct lg_mod *m = module_of_frame(s, f);
 
     return m != NULL ? m->path : NULL;
 }
@@ -174,13 +188,12 @@ static bool is_system_path(const char *path)
 bool lg_frame_is_user(const struct lg_snap *s, const struct lg_frame *f)
 {
     const char *path;
-    uint64_t pc = f->address > 0 ? f->address - 1 : 0;
 
     if (f->file == NULL || f->line <= 0 || is_system_path(f->file))
         return false;
     if (lg_pc_in_shim(s, f->address) || lg_pc_in_runtime(s, f->address))
         return false;
-    path = module_of(s, pc) != NULL ? module_of(s, pc)->path : NULL;
+    path = lg_frame_module_path(s, f);
     return path != NULL && !is_system_path(path);
 }
 

@@ -1,8 +1,9 @@
 /* symbolize.c - return addresses to function, file:line and inlined frames,
  * offline, with libdwfl (elfutils). Owns one Dwfl session per module of the
  * snapshot's module map (opened lazily, the first time an address falls in
- * the module), the per-address cache, the interned strings every lg_frame
- * points to, and the warning lines.
+ * the module), the per-address cache (keyed by address and module: with
+ * module epochs one address may lie in two modules, see modules_lookup.h),
+ * the interned strings every lg_frame points to, and the warning lines.
  *
  * Lookup address. Every address the shim records is a return address: it
  * unwinds from inside its own allocation hook, so even the innermost recorded
@@ -25,6 +26,7 @@
  * C++ names are demangled with __cxa_demangle when libstdc++ can be loaded
  * (dlopen at the first mangled name; the CLI does not link libstdc++). */
 #include "symbolize.h"
+#include "modules_lookup.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -85,8 +87,15 @@ struct mod_sess {
     const char *name;                /* interned basename */
 };
 
-struct cached {
+struct cache_key {
     uint64_t pc;
+    uint32_t module;                 /* index; LG_NONE without epochs (one
+                                        module per address) or when none covers it */
+    uint32_t pad;                    /* zero: the key is hashed as bytes */
+};
+
+struct cached {
+    struct cache_key key;
     size_t n;
     struct lg_frame frames[MAX_INLINE];
     UT_hash_handle hh;
@@ -322,14 +331,6 @@ static void open_module(struct lg_symbolizer *sym, uint32_t i)
         add_warning(sym, ses->why, m->path);
 }
 
-static int find_module(const struct lg_snap *snap, uint64_t pc)
-{
-    for (uint32_t i = 0; i < snap->nmodules; i++)
-        if (pc >= snap->modules[i].m.start && pc < snap->modules[i].m.end)
-            return (int)i;
-    return -1;
-}
-
 static const char *demangled(struct lg_symbolizer *sym, const char *name)
 {
     char *out;
@@ -452,22 +453,22 @@ static size_t dwarf_frames(struct lg_symbolizer *sym, Dwfl_Module *mod, uint64_t
     return n;
 }
 
-static size_t resolve(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *out, size_t max)
+/* Frames for pc in module mi (LG_NONE: none covers it). */
+static size_t resolve(struct lg_symbolizer *sym, uint64_t pc, uint32_t mi, struct lg_frame *out,
+                      size_t max)
 {
-    /* every recorded pc is a return address: look up inside the call */
     uint64_t lookup = pc > 0 ? pc - 1 : pc;
-    int mi = find_module(sym->snap, lookup);
     struct mod_sess *ms;
     size_t n = 0;
 
     memset(&out[0], 0, sizeof(out[0]));
     out[0].address = pc;
     out[0].module_offset = pc;
-    if (mi < 0)
+    if (mi == LG_NONE)
         return 1;
     ms = &sym->mods[mi];
     if (!ms->opened)
-        open_module(sym, (uint32_t)mi);
+        open_module(sym, mi);
     out[0].module = ms->name;
     out[0].module_offset = pc - sym->snap->modules[mi].m.base;
     if (ms->ses == NULL || ms->ses->dwfl == NULL)
@@ -502,30 +503,50 @@ static size_t resolve(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *o
     return n;
 }
 
-size_t lg_symbolize(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *out, size_t max)
+size_t lg_symbolize_in(struct lg_symbolizer *sym, uint32_t stack, uint64_t pc,
+                       struct lg_frame *out, size_t max)
 {
+    struct cache_key key;
     struct cached *c;
+    uint32_t mi;
     size_t n;
 
     if (max == 0)
         return 0;
-    HASH_FIND(hh, sym->cache, &pc, sizeof(pc), c);
+    memset(&key, 0, sizeof(key));
+    key.pc = pc;
+    /* Without epochs an address lies in one module whatever the stack, so
+     * the module is found on a miss only and the key's module stays
+     * LG_NONE: a hit costs one hash lookup, as it always did. Every
+     * recorded pc is a return address: look up inside the call. */
+    key.module = LG_NONE;
+    mi = LG_NONE;
+    if (sym->snap->module_unload != NULL)
+        key.module = mi = lg_module_of(sym->snap, stack, pc > 0 ? pc - 1 : pc);
+    HASH_FIND(hh, sym->cache, &key, sizeof(key), c);
     if (c == NULL) {
+        if (sym->snap->module_unload == NULL)
+            mi = lg_module_of(sym->snap, LG_NONE, pc > 0 ? pc - 1 : pc);
         c = calloc(1, sizeof(*c));
         if (c == NULL) {
             struct lg_frame tmp[MAX_INLINE];
 
-            n = resolve(sym, pc, tmp, MAX_INLINE);
+            n = resolve(sym, pc, mi, tmp, MAX_INLINE);
             memcpy(out, tmp, (n < max ? n : max) * sizeof(*out));
             return n < max ? n : max;
         }
-        c->pc = pc;
-        c->n = resolve(sym, pc, c->frames, MAX_INLINE);
-        HASH_ADD(hh, sym->cache, pc, sizeof(c->pc), c);
+        c->key = key;
+        c->n = resolve(sym, pc, mi, c->frames, MAX_INLINE);
+        HASH_ADD(hh, sym->cache, key, sizeof(c->key), c);
     }
     n = c->n < max ? c->n : max;
     memcpy(out, c->frames, n * sizeof(*out));
     if (n < c->n)
         out[n - 1].inlined = 0;      /* truncated: say nothing false about the rest */
     return n;
+}
+
+size_t lg_symbolize(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *out, size_t max)
+{
+    return lg_symbolize_in(sym, LG_NONE, pc, out, max);
 }

@@ -27,8 +27,14 @@ struct lg_symbolizer;
 struct lg_symbolizer *lg_symbolizer_new(const struct lg_snap *snap);
 void lg_symbolizer_free(struct lg_symbolizer *sym);
 
-/* Frames for one return address, outermost inline last; strings are owned by
- * the symbolizer. Returns how many frames were written (at least 1). */
+/* Frames for one return address of stack `stack`, outermost inline last,
+ * resolved in the module lg_module_of() (modules_lookup.h) gives for that
+ * stack; strings are owned by the symbolizer. Returns how many frames were
+ * written (at least 1 when max > 0). */
+size_t lg_symbolize_in(struct lg_symbolizer *sym, uint32_t stack, uint64_t pc,
+                       struct lg_frame *out, size_t max);
+/* The same for an address that belongs to no stack (stack LG_NONE): a root
+ * slot, or a trace without epochs. */
 size_t lg_symbolize(struct lg_symbolizer *sym, uint64_t pc, struct lg_frame *out, size_t max);
 
 /* Lines such as "libfoo.so: build id differs from the trace; showing offsets",

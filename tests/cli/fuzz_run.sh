@@ -16,7 +16,7 @@ fuzzer=$1 make_trace=$2 runs=${3:-20000} seeds=${4:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/corpus"
-for s in leak clean possible many weird; do "$make_trace" "$s" "$tmp/corpus/$s.trace"; done
+for s in leak clean possible many weird epochs; do "$make_trace" "$s" "$tmp/corpus/$s.trace"; done
 nreal=0
 if [ -n "$seeds" ]; then
     for f in "$seeds"/*.trace; do
@@ -25,7 +25,7 @@ if [ -n "$seeds" ]; then
     done
     [ "$nreal" -gt 0 ] || { echo "no real traces in $seeds"; exit 1; }
 fi
-echo "corpus: 5 synthetic traces, $nreal real traces"
+echo "corpus: 6 synthetic traces, $nreal real traces"
 "$fuzzer" -runs="$runs" -seed="${FUZZ_SEED:-1}" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$tmp/" "$tmp/corpus" 2>"$tmp/log" || {
     tail -60 "$tmp/log"

@@ -13,7 +13,11 @@
  *   possible: a 64-byte block reached only through an interior pointer
  *   many:     20 definitely lost blocks from 20 different stacks
  *   weird:    the leak scenario, with quotes, backslashes, control
- *             characters and invalid UTF-8 in the exe, argv and type names */
+ *             characters and invalid UTF-8 in the exe, argv and type names
+ *   epochs:   libplug_a.so unloaded in epoch 1 and libplug_b.so loaded at its
+ *             address; a 100-byte block lost from a stack of epoch 0 and a
+ *             200-byte one from a stack of epoch 1 with the same addresses
+ *             (two records); the still-reachable 32-byte block */
 int lg_scenario_build(struct lg_tb *tb, const char *name);
 
 #endif /* LG_SCENARIOS_H */

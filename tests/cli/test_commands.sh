@@ -33,7 +33,7 @@ stderr_has() {
     if grep -qF -- "$2" "$tmp/err" && [ "$(wc -l <"$tmp/err")" -le 2 ]; then ok "$1"; else bad "$1 ($(cat "$tmp/err"))"; fi
 }
 
-for s in leak clean possible many weird; do "$make_trace" $s "$tmp/$s.trace"; done
+for s in leak clean possible many weird epochs; do "$make_trace" $s "$tmp/$s.trace"; done
 head -c 200 "$tmp/leak.trace" >"$tmp/corrupt.trace"
 printf 'LGTRACE\0garbage that goes on long enough' >"$tmp/garbage.trace"
 
@@ -72,6 +72,11 @@ fact "report_json_keeps_quotes" "$tmp/weird.json" '.processes[0].exe == "/bin/we
 "$lg" report --format json "$tmp/leak.trace" "$tmp/clean.trace" >"$tmp/two.json"
 fact "report_two_traces_two_processes" "$tmp/two.json" '.processes | length == 2'
 fact "report_combined_verdict" "$tmp/two.json" '.verdict == {"fail_on": "definite", "fails": true, "processes": 2, "failing_processes": 1}'
+
+# ---- report: a plugin unloaded and another loaded at its address (EPOCHS)
+"$lg" report --format json "$tmp/epochs.trace" >"$tmp/epochs.json" 2>/dev/null
+fact "report_epochs_two_records_same_addresses" "$tmp/epochs.json" '[.processes[0].leaks[] | select(.kind == "definitely_lost")] | length == 2'
+fact "report_epochs_each_stack_its_module" "$tmp/epochs.json" '[.processes[0].leaks[] | select(.kind == "definitely_lost") | {bytes, m: .stack[0].module}] | sort_by(.bytes) == [{"bytes": 100, "m": "libplug_a.so"}, {"bytes": 200, "m": "libplug_b.so"}]'
 
 # ---- report: text
 "$lg" report "$tmp/leak.trace" >"$tmp/leak.txt"
