@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
+#include <sys/auxv.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -615,6 +616,31 @@ static size_t libc_blocks(const struct heap *h, uint32_t *out)
     return n;
 }
 
+/* Per stack, whether the dynamic loader itself called malloc (its first
+ * frame lies in ld.so): the loader's link maps, scope arrays and
+ * _dl_find_object segments are its bookkeeping, never a leak (glibc frees
+ * them only in __libc_freeres, which memcheck runs at exit). NULL when the
+ * loader is not found. */
+static const uint8_t *loader_stacks(const struct lg_modules *m, uint32_t nstacks)
+{
+    uint64_t base = getauxval(AT_BASE);
+    const struct lg_mod *ld = NULL;
+    for (size_t i = 0; i < m->n && ld == NULL; i++)
+        if (m->mods[i].unload == LG_NONE && base != 0 && m->mods[i].base == base)
+            ld = &m->mods[i];
+    for (size_t i = 0; i < m->n && ld == NULL; i++)   /* run as ld.so PROGRAM */
+        if (m->mods[i].unload == LG_NONE && m->mods[i].path != NULL &&
+            memmem(m->mods[i].path, m->mods[i].path_len, "/ld-linux", 9) != NULL)
+            ld = &m->mods[i];
+    uint8_t *flag = ld != NULL && nstacks > 0 ? lg_scratch_alloc(nstacks) : NULL;
+    for (uint32_t i = 0; flag != NULL && i < nstacks; i++) {
+        uint32_t depth;
+        const uintptr_t *f = lg_stack_frames(i, &depth);
+        flag[i] = f != NULL && depth > 0 && f[0] >= ld->start && f[0] < ld->end;
+    }
+    return flag;
+}
+
 static int collect_blocks(struct heap *h, bool consume)
 {
     size_t n = lg_map_count(&lg_blocks), k = 0;
@@ -749,7 +775,9 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
 
     write_strings();
     write_modules(&mods);
-    write_epochs(&mods, write_stacks());
+    uint32_t nstacks = write_stacks();
+    write_epochs(&mods, nstacks);
+    const uint8_t *by_loader = loader_stacks(&mods, nstacks);
 
     /* threads' TLS vectors are glibc's bookkeeping, never a leak; the
      * descriptor points into them, not at their start */
@@ -762,6 +790,9 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         while (next_libc < nlibc && libc[next_libc] < i)
             next_libc++;
         if (next_libc < nlibc && libc[next_libc] == i)
+            flags |= LG_BLOCKF_LIBC;
+        uint32_t st = lg_meta_stack(h.b[i].meta);
+        if (by_loader != NULL && st < nstacks && by_loader[st])
             flags |= LG_BLOCKF_LIBC;
         struct lg_block b = {h.b[i].addr, lg_meta_size(h.b[i].meta),
                              lg_meta_stack(h.b[i].meta), flags};
