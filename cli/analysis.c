@@ -83,17 +83,19 @@ static uint32_t frame_module(const struct lg_snap *s, uint32_t stack, uint64_t p
     return lg_module_of(s, stack, pc > 0 ? pc - 1 : pc);
 }
 
-static uint64_t hash_stack(const struct lg_snap *s, uint32_t stack)
+/* by_module: per module, the hash of its file identity; NULL when no module
+ * was unloaded (then no two modules overlap and addresses alone decide) */
+static uint64_t hash_stack(const struct lg_snap *s, uint32_t stack, const uint64_t *by_module)
 {
     const struct lg_stk *st = &s->stacks[stack];
-    bool epochs = s->module_unload != NULL;
     uint64_t h = 0xcbf29ce484222325ull ^ st->depth;
     for (uint32_t i = 0; i < st->depth; i++) {
         h ^= st->pcs[i];
         h *= 0x100000001b3ull;
         h ^= h >> 29;
-        if (epochs) {
-            h ^= lg_module_file_hash(s, frame_module(s, stack, st->pcs[i]));
+        if (by_module != NULL) {
+            uint32_t m = frame_module(s, stack, st->pcs[i]);
+            h ^= m == LG_NONE ? 0 : by_module[m];
             h *= 0x100000001b3ull;
             h ^= h >> 29;
         }
@@ -101,12 +103,12 @@ static uint64_t hash_stack(const struct lg_snap *s, uint32_t stack)
     return h;
 }
 
-static bool same_stack(const struct lg_snap *s, uint32_t a, uint32_t b)
+static bool same_stack(const struct lg_snap *s, uint32_t a, uint32_t b, bool by_module)
 {
     const struct lg_stk *x = &s->stacks[a], *y = &s->stacks[b];
     if (x->depth != y->depth || memcmp(x->pcs, y->pcs, x->depth * sizeof(uint64_t)) != 0)
         return false;
-    if (s->module_unload == NULL)
+    if (!by_module)
         return true;
     for (uint32_t i = 0; i < x->depth; i++)
         if (!lg_same_module_file(s, frame_module(s, a, x->pcs[i]), frame_module(s, b, y->pcs[i])))
@@ -114,9 +116,33 @@ static bool same_stack(const struct lg_snap *s, uint32_t a, uint32_t b)
     return true;
 }
 
+/* The file-identity hash of every module, when some module was unloaded
+ * (the only case where equal addresses may lie in different modules);
+ * NULL otherwise, or out of memory (*err). */
+static uint64_t *module_hashes(const struct lg_snap *s, int *err)
+{
+    bool unloaded = false;
+    for (uint32_t i = 0; s->module_unload != NULL && i < s->nmodules && !unloaded; i++)
+        unloaded = s->module_unload[i] != LG_NONE;
+    if (!unloaded)
+        return NULL;
+    uint64_t *h = malloc(s->nmodules * sizeof *h);
+    if (h == NULL) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    for (uint32_t i = 0; i < s->nmodules; i++)
+        h[i] = lg_module_file_hash(s, i);
+    return h;
+}
+
 static int canon_stacks(struct lg_analysis *a)
 {
     const struct lg_snap *s = a->snap;
+    int err = 0;
+    uint64_t *by_module = module_hashes(s, &err);
+    if (err < 0)
+        return err;
     uint64_t cap = 16;
     while (cap < 2 * (uint64_t)s->nstacks)
         cap <<= 1;
@@ -124,11 +150,12 @@ static int canon_stacks(struct lg_analysis *a)
     a->canon_stack = malloc((s->nstacks ? s->nstacks : 1) * sizeof(uint32_t));
     if (table == NULL || a->canon_stack == NULL) {
         free(table);
+        free(by_module);
         return -ENOMEM;
     }
     memset(table, 0xff, cap * sizeof(uint32_t));
     for (uint32_t i = 0; i < s->nstacks; i++) {
-        uint64_t h = hash_stack(s, i) & (cap - 1);
+        uint64_t h = hash_stack(s, i, by_module) & (cap - 1);
         for (;;) {
             uint32_t j = table[h];
             if (j == LG_NONE) {
@@ -136,7 +163,7 @@ static int canon_stacks(struct lg_analysis *a)
                 a->canon_stack[i] = i;
                 break;
             }
-            if (same_stack(s, i, j)) {
+            if (same_stack(s, i, j, by_module != NULL)) {
                 a->canon_stack[i] = j;
                 break;
             }
@@ -144,6 +171,7 @@ static int canon_stacks(struct lg_analysis *a)
         }
     }
     free(table);
+    free(by_module);
     return 0;
 }
 
