@@ -21,5 +21,7 @@ rec user_purchase_history "$b/samples/user_purchase_history"
 rec threads "$b/tests/preload/lg_prog_threads_hammer"
 rec three_snapshots "$b/tests/preload/lg_prog_snapshots"
 rec sigterm "$b/tests/preload/lg_prog_fatal" term
+rec dl_swap "$b/tests/preload/lg_prog_dl_swap" "$b/tests/preload/liblg_swap_alpha_leak.so" \
+    "$b/tests/preload/liblg_swap_gamma_leak.so"     # EPOCHS with two unloaded modules
 head -c 3001 "$here/real_three_snapshots.trace" >"$here/real_truncated.trace"
 chmod 644 "$here"/real_*.trace
