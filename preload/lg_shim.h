@@ -188,6 +188,8 @@ void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
  * the epoch it was first seen in, and reused in a later epoch only when no
  * module its frames lay in was unloaded since. */
 uint32_t lg_module_epoch(void);
+void lg_modules_fork_lock(void);        /* after lg_stacks_lock, before the arena's */
+void lg_modules_fork_unlock(void);
 struct lg_retiring {                    /* the module a dlclose in progress names */
     uint64_t base, start, end;
     uint32_t path_len, build_id_len;

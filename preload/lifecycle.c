@@ -31,12 +31,14 @@ static void fork_prepare(void)
     lg_map_lock_all(&lg_blocks);
     lg_funckeys_fork_lock();
     lg_stacks_lock();
+    lg_modules_fork_lock();
     lg_arena_fork_lock();
 }
 
 static void fork_parent(void)
 {
     lg_arena_fork_unlock();
+    lg_modules_fork_unlock();
     lg_stacks_unlock();
     lg_funckeys_fork_unlock();
     lg_map_unlock_all(&lg_blocks);
@@ -47,6 +49,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     lg_arena_fork_unlock();
+    lg_modules_fork_unlock();
     lg_stacks_unlock();
     lg_funckeys_fork_unlock();
     lg_map_unlock_all(&lg_blocks);

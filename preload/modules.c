@@ -117,6 +117,17 @@ static size_t n_retired;
 static lg_lock retired_lock;
 static atomic_uint module_epoch;
 
+/* fork: a child must not inherit retired_lock held by another thread */
+void lg_modules_fork_lock(void)
+{
+    lg_lock_take(&retired_lock);
+}
+
+void lg_modules_fork_unlock(void)
+{
+    lg_lock_drop(&retired_lock);
+}
+
 uint32_t lg_module_epoch(void)
 {
     return atomic_load_explicit(&module_epoch, memory_order_acquire);
