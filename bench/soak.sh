@@ -57,8 +57,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
     1) set -- fork "$st/lg_stress_st_fork" $((1 + a * 3)) $((1 + b % 8)) "$s" ;;
     2) set -- exec "$st/lg_stress_st_exec" $((1 + b)) $((a % 6)) "$s" ;;
     3) set -- signals "$st/lg_stress_st_signals" $((1 + a % 12)) $((1 + c % 400)) "$s" ;;
-    4) set -- dlloop "$st/lg_stress_st_dlloop" $((1 + c % 1000)) "$st/libst_dl_a.so" \
-           "$st/libst_dl_a.so" ;;
+    4) lib2=$st/libst_dl_a.so                # odd rounds alternate two libraries
+       [ $((c % 2)) = 1 ] && lib2=$st/libst_dl_b.so
+       set -- dlloop "$st/lg_stress_st_dlloop" $((1 + c % 1000)) "$st/libst_dl_a.so" "$lib2" ;;
     5) set -- ending "$st/lg_stress_st_ending" exit $((1 + a % 12)) "$s" ;;
     6) set -- ending "$st/lg_stress_st_ending" thread_exit $((1 + a % 12)) "$s" ;;
     7) set -- ending "$st/lg_stress_st_ending" _exit $((1 + a % 12)) "$s" ;;

@@ -106,7 +106,8 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
  * module, so a frame recorded before the unload is told from one of a
  * library loaded at the same address afterwards (docs/trace-format.md,
  * EPOCHS). Only the module the handle names is kept; libraries unloaded
- * along with it as its dependencies are not. */
+ * along with it as its dependencies are not. At most MAX_RETIRED are kept
+ * (the same library reloaded in a loop takes one). */
 #define MAX_RETIRED 1024
 struct retired {
     struct lg_retiring m;
@@ -188,6 +189,14 @@ bool lg_modules_retire_begin(uint64_t base, const char *name, struct lg_retiring
 
 /* After the real dlclose: when the module is gone, a new epoch begins and
  * the module is kept with it as its unload epoch. */
+static bool same_file(const struct lg_retiring *a, const struct lg_retiring *b)
+{
+    return a->base == b->base && a->start == b->start && a->end == b->end &&
+           a->path_len == b->path_len && memcmp(a->path, b->path, a->path_len) == 0 &&
+           a->build_id_len == b->build_id_len &&
+           memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
+}
+
 void lg_modules_retire_end(const struct lg_retiring *x)
 {
     char name[sizeof x->path + 1];
@@ -201,7 +210,17 @@ void lg_modules_retire_end(const struct lg_retiring *x)
     if (retired == NULL)
         retired = lg_arena_alloc(sizeof *retired * MAX_RETIRED);
     uint32_t epoch = atomic_fetch_add_explicit(&module_epoch, 1, memory_order_acq_rel) + 1;
-    if (retired != NULL && n_retired < MAX_RETIRED)
+    /* The same library unloaded again from the same place, with nothing
+     * else unloaded there in between: its entry now ends here (every stack
+     * that resolved to it still resolves to the same file), so a library
+     * reloaded in a loop keeps one entry, not one per dlclose. */
+    struct retired *last = NULL;
+    for (size_t i = n_retired; retired != NULL && i-- > 0 && last == NULL;)
+        if (retired[i].m.start < x->end && x->start < retired[i].m.end)
+            last = &retired[i];
+    if (last != NULL && same_file(&last->m, x))
+        last->unload = epoch;
+    else if (retired != NULL && n_retired < MAX_RETIRED)
         retired[n_retired++] = (struct retired){*x, epoch};
     lg_lock_drop(&retired_lock);
 }
