@@ -215,6 +215,10 @@ const uintptr_t *lg_stack_frames(uint32_t id, uint32_t *depth); /* NULL if none 
 uint32_t lg_stack_epoch(uint32_t id);   /* the module epoch it was recorded in */
 void lg_stacks_lock(void);              /* fork */
 void lg_stacks_unlock(void);
+/* Around every libunwind call (phdr.c): no fork while a thread is inside
+ * code holding a lock the child would inherit held. */
+void lg_fork_gate_enter(void);
+void lg_fork_gate_leave(void);
 extern uintptr_t lg_self_start, lg_self_end;  /* the shim's executable segment */
 static inline bool lg_ip_is_own(uintptr_t ip)   /* ip lies in the shim's text */
 {

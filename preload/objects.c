@@ -152,10 +152,10 @@ static uintptr_t func_key(const struct lg_rc_world *w, uint32_t stack)
             continue;
         unw_proc_info_t pi;
         /* a return address: look up the call instruction before it */
-        if (unw_get_proc_info_by_ip(unw_local_addr_space, f[i] - 1, &pi, NULL) == 0)
-            key = pi.start_ip;
-        else
-            key = f[i];
+        lg_fork_gate_enter();
+        int found = unw_get_proc_info_by_ip(unw_local_addr_space, f[i] - 1, &pi, NULL);
+        lg_fork_gate_leave();
+        key = found == 0 ? pi.start_ip : f[i];
         break;
     }
     locked = lg_shard_lock(s);

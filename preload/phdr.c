@@ -1,14 +1,17 @@
-/* phdr.c - keeps fork from cloning the loader's lock held. Owns the
- * dl_iterate_phdr interposer and its fork gate. glibc's dl_iterate_phdr
- * holds the loader's lock while it runs, and fork does not take that lock:
- * when one thread forks while another walks the modules (the shim's fast
- * unwinder on a rule-cache miss, libunwind, a C++ exception), the child
- * starts with the lock held by a thread it does not have, and its first
- * unwind waits forever. So every dl_iterate_phdr call is counted, and the
- * fork prepare handler (registered after the shim's own, so it runs first)
- * closes the gate and waits, bounded, until no thread is inside; the parent
- * and child handlers open it again. A thread already inside (a callback
- * that walks again) never waits at the gate. */
+/* phdr.c - keeps fork from cloning a lock held that the shim cannot take
+ * itself: the loader's and libunwind's. Owns the dl_iterate_phdr interposer
+ * and the fork gate. glibc's dl_iterate_phdr holds the loader's lock while
+ * it runs, and libunwind takes mutexes of its own; fork takes neither: when
+ * one thread forks while another walks the modules (the shim's fast
+ * unwinder on a rule-cache miss, a C++ exception) or unwinds with
+ * libunwind, the child starts with that lock held by a thread it does not
+ * have, and its first unwind waits forever. So every dl_iterate_phdr call
+ * and every libunwind call of the shim (lg_fork_gate_enter/leave) is
+ * counted, and the fork prepare handler (registered after the shim's own,
+ * so it runs first) closes the gate and waits, bounded, until no thread is
+ * inside; the parent and child handlers open it again. A thread already
+ * inside (libunwind walks the modules; a callback walks again) or holding
+ * a shim lock never waits at the gate. */
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
@@ -38,12 +41,13 @@ static iterate_fn real_iterate(void)
     return f;
 }
 
-LG_EXPORT int dl_iterate_phdr(phdr_cb callback, void *data)
+void lg_fork_gate_enter(void)
 {
-    iterate_fn real = real_iterate();
-    if (real == NULL)
-        return 0;
-    if (depth == 0 && !forking) {
+    /* A thread that holds a shim lock (pairing increfs looks up functions
+     * through libunwind under an object shard's lock) must not wait: the
+     * fork's own prepare handler waits for that lock. It goes in, and the
+     * gate waits for it to come out. */
+    if (depth == 0 && !forking && !lg_in_lock) {
         for (;;) {                      /* wait while a fork is being prepared */
             while (atomic_load(&gate_closed))
                 sched_yield();
@@ -56,9 +60,22 @@ LG_EXPORT int dl_iterate_phdr(phdr_cb callback, void *data)
         atomic_fetch_add(&inside, 1);
     }
     depth++;
-    int r = real(callback, data);
+}
+
+void lg_fork_gate_leave(void)
+{
     depth--;
     atomic_fetch_sub(&inside, 1);
+}
+
+LG_EXPORT int dl_iterate_phdr(phdr_cb callback, void *data)
+{
+    iterate_fn real = real_iterate();
+    if (real == NULL)
+        return 0;
+    lg_fork_gate_enter();
+    int r = real(callback, data);
+    lg_fork_gate_leave();
     return r;
 }
 

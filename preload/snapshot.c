@@ -931,7 +931,7 @@ uintptr_t lg_exit_stack_start;
  * the current stack from exit()'s own frame (which holds its caller's
  * saved registers) upward: the frame that called exit() (main, when main
  * called it; libc's start code, when main returned) and its callers. */
-void lg_find_exit_caller_sp(void)
+static __attribute__((noinline)) void find_exit_caller_sp(void)
 {
     void *exit_fn = dlsym(RTLD_DEFAULT, "exit");
     unw_context_t ctx;
@@ -948,6 +948,13 @@ void lg_find_exit_caller_sp(void)
             lg_exit_stack_start = (uintptr_t)sp;
         return;
     }
+}
+
+void lg_find_exit_caller_sp(void)
+{
+    lg_fork_gate_enter();               /* libunwind's locks: see phdr.c */
+    find_exit_caller_sp();
+    lg_fork_gate_leave();
 }
 
 /* Spills the caller's registers into a jmp_buf on this frame, so the stack

@@ -182,7 +182,9 @@ __attribute__((noinline)) int lg_backtrace(void **buf, int depth)
             return n;
     }
     void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    lg_fork_gate_enter();
     int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
+    lg_fork_gate_leave();
     return program_frames(buf, depth, tmp, n);
 }
 
@@ -213,7 +215,9 @@ __attribute__((noinline)) static int check_backtrace_inner(void **buf, int depth
 {
     struct tcache *c = tc ? tc : tc_get();
     void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    lg_fork_gate_enter();
     int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
+    lg_fork_gate_leave();
     void *slow[LG_DEPTH_MAX];
     int ns = program_frames(slow, depth, tmp, n);
     struct lg_fu_memo *unused;

@@ -8,7 +8,7 @@
 #   stress_case.sh CASE DUMP SHIM CLI DIR PROGRAM [ARGS...]
 # CASE says what the program's ARGS mean and so what the exact counts are:
 #   threads N K ROUNDS SEED     N*K lost 4093-byte blocks, nothing else lost
-#   fork FORKS THREADS SEED     FORKS child traces with their own two 4242s
+#   fork FORKS THREADS SEED [spawn]  FORKS child traces with their own two 4242s
 #   exec DEPTH THREADS SEED     one trace, from the chain's last image
 #   signals THREADS SIGNALS SEED  every snapshot complete, exact exit counts
 #   dlloop ITERS LIB_A LIB_B    one leak per iteration, symbolized per library

@@ -5,14 +5,32 @@
  * exits normally: its trace holds those and nothing else lost. The parent
  * loses one 4848-byte block after the last fork (churn sizes stay under 3001). A child that inherited a
  * lock held by another thread hangs, and the test's timeout catches it.
- *   st_fork FORKS THREADS SEED */
+ * With "spawn", one more thread starts and joins short-lived threads all
+ * along: a thread's first moments (pthread_getattr_np, which the shim's
+ * allocations inside unwind with libunwind) overlap the forks, so a child
+ * inherits libunwind's locks held unless fork waits for them (phdr.c).
+ *   st_fork FORKS THREADS SEED [spawn] */
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "stress_util.h"
 
 static atomic_int stop;
+
+static void *spawner(void *arg)
+{
+    unsigned seed = *(unsigned *)arg;
+    while (!atomic_load(&stop)) {
+        struct st_churn k = {.seed = st_next(&seed), .stop = &stop, .rounds = 200};
+        if (pthread_create(&k.thread, NULL, st_churn_main, &k) != 0)
+            break;
+        pthread_join(k.thread, NULL);
+    }
+    return NULL;
+}
 
 int main(int argc, char **argv)
 {
@@ -28,6 +46,11 @@ int main(int argc, char **argv)
         if (pthread_create(&c[i].thread, NULL, st_churn_main, &c[i]) != 0)
             return 1;
     }
+    pthread_t spawn_thread;
+    unsigned spawn_seed = seed + 77;
+    bool spawn = argc > 4 && strcmp(argv[4], "spawn") == 0;
+    if (spawn && pthread_create(&spawn_thread, NULL, spawner, &spawn_seed) != 0)
+        return 1;
     int failed = 0;
     for (int i = 0; i < forks; i++) {
         usleep(st_next(&seed) % 2000);
@@ -51,6 +74,8 @@ int main(int argc, char **argv)
     atomic_store(&stop, 1);
     for (int i = 0; i < nthreads; i++)
         pthread_join(c[i].thread, NULL);
+    if (spawn)
+        pthread_join(spawn_thread, NULL);
     st_leak(4848);
     printf("%d forks, %d failed\n", forks, failed);
     return failed != 0;
