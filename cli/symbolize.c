@@ -29,6 +29,7 @@
 #include "modules_lookup.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +388,52 @@ static int is_function_scope(Dwarf_Die *die)
     return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
 }
 
+/* The deepest scope DIE under die that holds pc: what dwarf_getscopes()
+ * would return first, found by the same walk (the tags and the descent of
+ * elfutils' libdw_visit_scopes.c) without it, because dwarf_getscopes()
+ * leaks the array it built when its second pass fails (elfutils 0.188;
+ * found by fuzzing a module map that puts addresses at odd places).
+ * Nesting deeper than 64 is not followed (a hostile file named by a trace). */
+static bool find_scope(Dwarf_Die *die, Dwarf_Addr pc, int depth, Dwarf_Die *found)
+{
+    Dwarf_Die child, imported;
+    Dwarf_Attribute attr;
+
+    if (depth > 64 || dwarf_child(die, &child) != 0)
+        return false;
+    do {
+        switch (dwarf_tag(&child)) {
+        case DW_TAG_module:
+        case DW_TAG_lexical_block:
+        case DW_TAG_with_stmt:
+        case DW_TAG_catch_block:
+        case DW_TAG_try_block:
+        case DW_TAG_entry_point:
+        case DW_TAG_inlined_subroutine:
+        case DW_TAG_subprogram:
+            if (dwarf_haspc(&child, pc) <= 0)
+                continue;
+            *found = child;          /* a deeper one found below replaces it */
+            (void)find_scope(&child, pc, depth + 1, found);
+            return true;
+        case DW_TAG_namespace:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+            if (find_scope(&child, pc, depth + 1, found))
+                return true;
+            continue;
+        case DW_TAG_imported_unit:
+            if (dwarf_formref_die(dwarf_attr(&child, DW_AT_import, &attr), &imported) != NULL &&
+                find_scope(&imported, pc, depth + 1, found))
+                return true;
+            continue;
+        default:
+            continue;
+        }
+    } while (dwarf_siblingof(&child, &child) == 0);
+    return false;
+}
+
 /* Frames from DWARF; 0 when the module has no DWARF for the address. */
 static size_t dwarf_frames(struct lg_symbolizer *sym, Dwfl_Module *mod, uint64_t lookup,
                            struct lg_frame *out, size_t max)
@@ -407,17 +454,12 @@ static size_t dwarf_frames(struct lg_symbolizer *sym, Dwfl_Module *mod, uint64_t
     line = dwfl_module_getsrc(mod, lookup);
     if (line != NULL)
         file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
-    nscopes = dwarf_getscopes(cudie, lookup - bias, &scopes);
-    if (nscopes <= 0) {
-        free(scopes);
-        return 0;
-    }
-    /* Past an inlined subroutine dwarf_getscopes() goes on with the scopes of
-     * its abstract definition; the concrete callers are the innermost DIE's
-     * parents, which dwarf_getscopes_die() gives (as eu-addr2line -i does). */
-    innermost = scopes[0];
-    free(scopes);
-    scopes = NULL;
+    /* The innermost scope, then its parents from dwarf_getscopes_die(): past
+     * an inlined subroutine those are the concrete callers (as eu-addr2line
+     * -i does), where dwarf_getscopes() would go on with the scopes of its
+     * abstract definition. */
+    innermost = *cudie;
+    (void)find_scope(cudie, lookup - bias, 0, &innermost);
     nscopes = dwarf_getscopes_die(&innermost, &scopes);
     if (nscopes <= 0) {
         free(scopes);
