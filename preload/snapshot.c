@@ -645,7 +645,7 @@ static int collect_blocks(struct heap *h, bool consume)
 {
     size_t n = lg_map_count(&lg_blocks), k = 0;
     h->cap = n + 1;
-    h->b = lg_map_pages_filled(h->cap * sizeof *h->b);
+    h->b = lg_map_pages(h->cap * sizeof *h->b);   /* filled as shards are released */
     if (h->b == NULL)
         return -ENOMEM;
     for (int s = 0; s < LG_SHARDS; s++) {
