@@ -4,7 +4,10 @@
  * shim's constructor when librefcount is loaded, and lazily from thin
  * interposers of rc_new / rc_incref / rc_decref, which also covers a
  * librefcount loaded later. A tracer the program sets itself is kept and
- * called after ours (rc_set_tracer / rc_get_tracer are interposed). */
+ * called after ours (rc_set_tracer / rc_get_tracer / rc_set_tracer_events
+ * are interposed). Without history the runtime is asked for creations and
+ * deallocations only (rc_set_tracer_events), so increfs and decrefs cost
+ * it one load. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -15,6 +18,7 @@
 
 static struct {
     void (*set_tracer)(rc_tracer_fn, void *);
+    void (*set_events)(unsigned);           /* NULL: a runtime without the mask */
     rc_object *(*new_)(const rc_type *);
     void (*incref)(rc_object *);
     void (*decref)(rc_object *);
@@ -23,6 +27,7 @@ static struct {
 static atomic_int installed;            /* 0 no, 1 being installed, 2 yes */
 static rc_tracer_fn user_fn;            /* the program's own tracer, chained */
 static void *user_arg;
+static unsigned user_events = RC_TRACE_ALL; /* what the program asked its tracer to see */
 static uintptr_t text_start, text_end;  /* librefcount's executable segment */
 
 static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
@@ -42,8 +47,23 @@ static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
         break;
     }
     rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
-    if (fn != NULL)
+    if (fn != NULL && (__atomic_load_n(&user_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev)))
         fn(o, ev, block, user_arg);
+}
+
+/* The events the runtime reports: creations and deallocations always;
+ * increfs and decrefs while the history is recorded; and whatever the
+ * program's own tracer asked for. Without history, the runtime's increfs
+ * and decrefs then cost one load, as with no tracer. */
+static void update_events(void)
+{
+    unsigned want = RC_TRACE_BIT(RC_TRACE_NEW) | RC_TRACE_BIT(RC_TRACE_DEALLOC);
+    if (lg_cfg.history > 0)
+        want = RC_TRACE_ALL;
+    if (__atomic_load_n(&user_fn, __ATOMIC_ACQUIRE) != NULL)
+        want |= __atomic_load_n(&user_events, __ATOMIC_RELAXED);
+    if (rt.set_events != NULL)
+        rt.set_events(want);
 }
 
 static int find_text(struct dl_phdr_info *info, size_t size, void *arg)
@@ -71,6 +91,7 @@ static bool install(void)
     int was = lg_in_hook;
     lg_in_hook = 1;                     /* dlsym may allocate */
     rt.set_tracer = dlsym(RTLD_NEXT, "rc_set_tracer");
+    rt.set_events = dlsym(RTLD_NEXT, "rc_set_tracer_events");
     rt.new_ = dlsym(RTLD_NEXT, "rc_new");
     rt.incref = dlsym(RTLD_NEXT, "rc_incref");
     rt.decref = dlsym(RTLD_NEXT, "rc_decref");
@@ -79,6 +100,7 @@ static bool install(void)
     if (ok) {
         dl_iterate_phdr(find_text, (void *)(uintptr_t)rt.refcount);
         rt.set_tracer(tracer, NULL);
+        update_events();
     }
     lg_in_hook = was;
     atomic_store(&installed, ok ? 2 : 0);
@@ -106,6 +128,7 @@ static void resolve_forwarders(void)
         rt.decref = dlsym(RTLD_NEXT, "rc_decref");
     if (rt.set_tracer == NULL)
         rt.set_tracer = dlsym(RTLD_NEXT, "rc_set_tracer");
+    rt.set_events = dlsym(RTLD_NEXT, "rc_set_tracer_events");
     lg_in_hook = was;
 }
 
@@ -146,12 +169,29 @@ LG_EXPORT void rc_set_tracer(rc_tracer_fn fn, void *arg)
         __atomic_store_n(&user_fn, NULL, __ATOMIC_RELEASE);
         user_arg = arg;
         __atomic_store_n(&user_fn, fn, __ATOMIC_RELEASE);
+        update_events();
         return;
     }
     if (LG_UNLIKELY(rt.set_tracer == NULL))
         resolve_forwarders();
     if (rt.set_tracer != NULL)
         rt.set_tracer(fn, arg);
+}
+
+LG_EXPORT void rc_set_tracer_events(unsigned events)
+{
+    ensure_installed();
+    if (atomic_load(&installed) == 2) { /* the program's mask is its tracer's */
+        __atomic_store_n(&user_events, events, __ATOMIC_RELAXED);
+        update_events();
+        return;
+    }
+    int was = lg_in_hook;
+    lg_in_hook = 1;
+    void (*set)(unsigned) = dlsym(RTLD_NEXT, "rc_set_tracer_events");
+    lg_in_hook = was;
+    if (set != NULL)
+        set(events);
 }
 
 LG_EXPORT rc_tracer_fn rc_get_tracer(void **arg)

@@ -15,15 +15,35 @@
 
 /* ---- tracer ------------------------------------------------------------- */
 
-static rc_tracer_fn tracer_fn;
+static rc_tracer_fn tracer_fn;          /* NEW and DEALLOC read this */
+static rc_tracer_fn ref_tracer_fn;      /* increfs/decrefs read only this: the
+                                           hook while the mask wants them */
 static void *tracer_arg;
+static unsigned tracer_events = RC_TRACE_ALL;
+
+/* under rc__lock */
+static void publish(rc_tracer_fn fn, void *arg, unsigned events)
+{
+    const unsigned refs = RC_TRACE_BIT(RC_TRACE_INCREF) | RC_TRACE_BIT(RC_TRACE_DECREF);
+    __atomic_store_n(&tracer_fn, NULL, __ATOMIC_RELEASE); /* never a new fn with an old arg */
+    __atomic_store_n(&ref_tracer_fn, NULL, __ATOMIC_RELEASE);
+    tracer_arg = arg;
+    __atomic_store_n(&tracer_events, events, __ATOMIC_RELEASE);
+    __atomic_store_n(&ref_tracer_fn, (events & refs) ? fn : NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&tracer_fn, fn, __ATOMIC_RELEASE);
+}
 
 void rc_set_tracer(rc_tracer_fn fn, void *arg)
 {
     rc__lock();
-    __atomic_store_n(&tracer_fn, NULL, __ATOMIC_RELEASE); /* never a new fn with an old arg */
-    tracer_arg = arg;
-    __atomic_store_n(&tracer_fn, fn, __ATOMIC_RELEASE);
+    publish(fn, arg, tracer_events);
+    rc__unlock();
+}
+
+void rc_set_tracer_events(unsigned events)
+{
+    rc__lock();
+    publish(__atomic_load_n(&tracer_fn, __ATOMIC_ACQUIRE), tracer_arg, events);
     rc__unlock();
 }
 
@@ -38,7 +58,18 @@ rc_tracer_fn rc_get_tracer(void **arg)
 void rc__trace(rc_object *o, rc_trace_event ev)
 {
     rc_tracer_fn fn = __atomic_load_n(&tracer_fn, __ATOMIC_ACQUIRE);
-    if (__builtin_expect(fn != NULL, 0))
+    if (__builtin_expect(fn != NULL, 0) &&
+        (__atomic_load_n(&tracer_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev)))
+        fn(o, ev, rc__head_of(o), tracer_arg);
+}
+
+/* An incref or decref: with no hook, or a hook that wants neither, one load
+ * and a predicted branch. */
+static inline void trace_ref(rc_object *o, rc_trace_event ev)
+{
+    rc_tracer_fn fn = __atomic_load_n(&ref_tracer_fn, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(fn != NULL, 0) &&
+        (__atomic_load_n(&tracer_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev)))
         fn(o, ev, rc__head_of(o), tracer_arg);
 }
 
@@ -97,7 +128,7 @@ void rc__incref(rc_object *o)
     if (o == NULL || (rc__head_of(o)->flags & RC__F_IMMORTAL))
         return;
     o->refcnt++;
-    rc__trace(o, RC_TRACE_INCREF);
+    trace_ref(o, RC_TRACE_INCREF);
 }
 
 void rc__decref(rc_object *o)
@@ -105,7 +136,7 @@ void rc__decref(rc_object *o)
     if (o == NULL || (rc__head_of(o)->flags & RC__F_IMMORTAL))
         return;
     if (--o->refcnt != 0) {
-        rc__trace(o, RC_TRACE_DECREF);
+        trace_ref(o, RC_TRACE_DECREF);
         return;
     }
     dealloc(o);

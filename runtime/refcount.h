@@ -113,6 +113,13 @@ typedef void (*rc_tracer_fn)(rc_object *o, rc_trace_event event, void *block, vo
 RC_API void rc_set_tracer(rc_tracer_fn fn, void *arg);   /* NULL removes the hook */
 RC_API rc_tracer_fn rc_get_tracer(void **arg);           /* current hook, or NULL */
 
+/* Which events reach the hook: RC_TRACE_BIT(event) ORed, RC_TRACE_ALL by
+ * default. A hook that wants only creations and deallocations spares every
+ * incref and decref the call (they cost one load then, as with no hook). */
+#define RC_TRACE_BIT(event) (1u << (event))
+#define RC_TRACE_ALL 0xfu
+RC_API void rc_set_tracer_events(unsigned events);
+
 #ifdef __cplusplus
 }
 #endif

@@ -202,6 +202,44 @@ static void test_removed_tracer_sees_nothing(void **state)
     assert_int_equal(calls, 0);
 }
 
+/* A hook that asks for creations and deallocations only sees no incref or
+ * decref, and still sees the object's birth and death. */
+static void test_events_mask_leaves_out_refs(void **state)
+{
+    start();
+    rc_set_tracer_events(RC_TRACE_BIT(RC_TRACE_NEW) | RC_TRACE_BIT(RC_TRACE_DEALLOC));
+    node *n = node_new();
+    rc_incref(&n->ob);
+    rc_decref(&n->ob);
+    rc_decref(&n->ob);
+    rc_set_tracer_events(RC_TRACE_ALL);
+    stop();
+    assert_int_equal(count(&n->ob, RC_TRACE_INCREF) + count(&n->ob, RC_TRACE_DECREF), 0);
+    assert_int_equal(count(&n->ob, RC_TRACE_NEW), 1);
+    assert_int_equal(count(&n->ob, RC_TRACE_DEALLOC), 1);
+}
+
+/* The mask outlives a change of hook, and RC_TRACE_ALL brings the
+ * increfs back. */
+static void test_events_mask_kept_across_hooks(void **state)
+{
+    rc_set_tracer_events(RC_TRACE_BIT(RC_TRACE_INCREF));
+    start();                            /* a new hook: the mask stays */
+    node *n = node_new();
+    rc_incref(&n->ob);
+    rc_decref(&n->ob);
+    int incs = count(&n->ob, RC_TRACE_INCREF), news = count(&n->ob, RC_TRACE_NEW),
+        decs = count(&n->ob, RC_TRACE_DECREF);
+    rc_set_tracer_events(RC_TRACE_ALL);
+    rc_incref(&n->ob);
+    stop();
+    assert_int_equal(incs, 1);
+    assert_int_equal(news + decs, 0);
+    assert_int_equal(count(&n->ob, RC_TRACE_INCREF), 2);
+    rc_decref(&n->ob);
+    rc_decref(&n->ob);
+}
+
 static int dealloc_seen_by_callback;
 
 static void note_order(rc_weakref *w, void *arg)
@@ -237,6 +275,8 @@ int main(void)
         cmocka_unit_test(test_get_tracer_returns_fn_and_arg),
         cmocka_unit_test(test_removed_tracer_sees_nothing),
         cmocka_unit_test(test_dealloc_is_traced_before_weakrefs_die),
+        cmocka_unit_test(test_events_mask_leaves_out_refs),
+        cmocka_unit_test(test_events_mask_kept_across_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
