@@ -172,7 +172,6 @@ extern atomic_int lg_lost_events;       /* an allocation went untracked */
 
 void lg_stacks_init(void);
 uint32_t lg_stack_capture_from(void **frames, int n); /* dedup given frames */
-uint32_t lg_stack_capture(void);        /* stack id of the caller, or LG_NONE */
 #define LG_EXTRA_FRAMES 8               /* most shim frames libunwind's path skips */
 /* The program's return addresses above the shim, innermost first: at most
  * depth of them, the shim's own frames (the hooks, an interposer deeper
@@ -199,8 +198,8 @@ struct lg_retiring {                    /* the module a dlclose in progress name
 bool lg_modules_retire_begin(uint64_t base, const char *name, struct lg_retiring *out);
 void lg_modules_retire_end(const struct lg_retiring *x);
 bool lg_modules_unloaded_since(uint32_t since, const uintptr_t *frames, uint32_t n);
-/* lg_stack_capture without a frame of its own: inlined into the hook, so
- * one frame fewer to unwind (each costs about 6.5 ns). */
+/* The caller's stack id, or LG_NONE, without a frame of its own: inlined
+ * into the hook, so one frame fewer to unwind (each costs about 6.5 ns). */
 static inline __attribute__((always_inline)) uint32_t lg_stack_capture_here(int depth)
 {
     void *buf[LG_DEPTH_MAX];

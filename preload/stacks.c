@@ -302,11 +302,6 @@ uint32_t lg_stack_of_backtrace(void **buf, int n)
     return m->id = lg_stack_capture_from(buf, n);
 }
 
-uint32_t lg_stack_capture(void)
-{
-    return lg_stack_capture_here(lg_cfg.depth);
-}
-
 uint32_t lg_stacks_count(void)
 {
     return atomic_load_explicit(&n_ids, memory_order_acquire);
