@@ -128,7 +128,8 @@ static void resolve_forwarders(void)
         rt.decref = dlsym(RTLD_NEXT, "rc_decref");
     if (rt.set_tracer == NULL)
         rt.set_tracer = dlsym(RTLD_NEXT, "rc_set_tracer");
-    rt.set_events = dlsym(RTLD_NEXT, "rc_set_tracer_events");
+    if (rt.set_events == NULL)
+        rt.set_events = dlsym(RTLD_NEXT, "rc_set_tracer_events");
     lg_in_hook = was;
 }
 
@@ -186,12 +187,10 @@ LG_EXPORT void rc_set_tracer_events(unsigned events)
         update_events();
         return;
     }
-    int was = lg_in_hook;
-    lg_in_hook = 1;
-    void (*set)(unsigned) = dlsym(RTLD_NEXT, "rc_set_tracer_events");
-    lg_in_hook = was;
-    if (set != NULL)
-        set(events);
+    if (LG_UNLIKELY(rt.set_events == NULL))
+        resolve_forwarders();
+    if (rt.set_events != NULL)
+        rt.set_events(events);
 }
 
 LG_EXPORT rc_tracer_fn rc_get_tracer(void **arg)
