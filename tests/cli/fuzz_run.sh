@@ -11,6 +11,8 @@
 #   nice -n 19 tests/cli/fuzz_run.sh build/tests/cli/fuzz_trace_read \
 #       build/tests/cli/lg_make_trace 10000000 tests/cli/corpus
 # FUZZ_SEED=N (default 1) picks the seed, so runs can go side by side.
+# FUZZ_FORK=N runs N fuzzing processes in one campaign (libFuzzer -fork):
+# RUNS counts the executions of all of them.
 set -eu
 fuzzer=$1 make_trace=$2 runs=${3:-20000} seeds=${4:-}
 tmp=$(mktemp -d)
@@ -26,7 +28,10 @@ if [ -n "$seeds" ]; then
     [ "$nreal" -gt 0 ] || { echo "no real traces in $seeds"; exit 1; }
 fi
 echo "corpus: 6 synthetic traces, $nreal real traces"
-"$fuzzer" -runs="$runs" -seed="${FUZZ_SEED:-1}" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+fork=""
+[ -n "${FUZZ_FORK:-}" ] && fork="-fork=$FUZZ_FORK"
+# shellcheck disable=SC2086
+"$fuzzer" $fork -runs="$runs" -seed="${FUZZ_SEED:-1}" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$tmp/" "$tmp/corpus" 2>"$tmp/log" || {
     tail -60 "$tmp/log"
     for a in "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* "$tmp"/oom-*; do
@@ -36,6 +41,6 @@ echo "corpus: 6 synthetic traces, $nreal real traces"
     done
     exit 1
 }
-grep -E '^(Done|stat::)' "$tmp/log" || true
+grep -E '^(Done|stat::|INFO: fuzzed for)' "$tmp/log" || true
 tail -3 "$tmp/log"
 echo "1 passed, 0 failed"
