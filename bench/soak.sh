@@ -54,7 +54,9 @@ while [ "$(date +%s)" -lt "$end" ]; do
     rand 31; a=$R; rand 20; b=$R; rand 200000; c=$R
     case $pick in
     0) set -- threads "$st/lg_stress_st_threads" $((2 + a)) $((1 + b)) $((1000 + c)) "$s" ;;
-    1) set -- fork "$st/lg_stress_st_fork" $((1 + a * 3)) $((1 + b % 8)) "$s" ;;
+    1) spawn=""                              # odd rounds keep threads starting
+       [ $((c % 2)) = 1 ] && spawn=spawn
+       set -- fork "$st/lg_stress_st_fork" $((1 + a * 3)) $((1 + b % 8)) "$s" $spawn ;;
     2) set -- exec "$st/lg_stress_st_exec" $((1 + b)) $((a % 6)) "$s" ;;
     3) set -- signals "$st/lg_stress_st_signals" $((1 + a % 12)) $((1 + c % 400)) "$s" ;;
     4) lib2=$st/libst_dl_a.so                # odd rounds alternate two libraries

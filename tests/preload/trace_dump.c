@@ -20,7 +20,7 @@
 
 #include "lg_trace.h"
 
-#define MAX_KEYS 256
+#define MAX_KEYS 8192                  /* sizes:N and lost:N are a key each */
 
 struct kv {
     char key[128];
@@ -36,10 +36,12 @@ static void set(const char *k, long long v)
             kvs[i].val = v;
             return;
         }
-    if (nkv < MAX_KEYS) {
-        snprintf(kvs[nkv].key, sizeof kvs[nkv].key, "%s", k);
-        kvs[nkv++].val = v;
+    if (nkv == MAX_KEYS) {              /* never drop a fact silently */
+        fprintf(stderr, "trace_dump: more than %d facts; raise MAX_KEYS\n", MAX_KEYS);
+        exit(2);
     }
+    snprintf(kvs[nkv].key, sizeof kvs[nkv].key, "%s", k);
+    kvs[nkv++].val = v;
 }
 
 static long long get(const char *k)
