@@ -138,9 +138,15 @@ static struct tcache *tc_get(void)
     if (c)
         tc_free = c->next_free;
     lg_lock_drop(&tc_lock);
-    if (c == NULL && (c = lg_arena_alloc(sizeof *c)) == NULL)
-        return NULL;
-    memset(c, 0, sizeof *c);
+    if (c != NULL) {
+        /* An exited thread's cache: its stack ids (by module epoch) and
+         * unwind rules (by generation) hold for any thread, its replay memo
+         * (that thread's stack addresses and bounds) does not. */
+        for (size_t i = 0; i < sizeof c->rules.memo / sizeof c->rules.memo[0]; i++)
+            c->rules.memo[i].ip = 0;
+    } else if ((c = lg_arena_alloc(sizeof *c)) == NULL)
+        return NULL;                    /* the arena's pages come zeroed and are
+                                           touched only as they are used */
     pthread_setspecific(tc_key, c);     /* may allocate: we are under the guard */
     return tc = c;
 }
@@ -162,6 +168,17 @@ static int program_frames(void **buf, int depth, void *const *all, int n)
     return k;
 }
 
+/* The program's frames from libunwind (its own frame and the shim's are
+ * left out), with fork held off while it runs (phdr.c). */
+static int slow_backtrace(void **buf, int depth)
+{
+    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
+    lg_fork_gate_enter();
+    int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
+    lg_fork_gate_leave();
+    return program_frames(buf, depth, tmp, n);
+}
+
 /* The program's frames from the fast unwinder, or from libunwind when the
  * fast one cannot (both leave out the shim's frames, so a stack gets the
  * same frames either way). Needs its own frame pointer (the shim is built
@@ -181,11 +198,7 @@ __attribute__((noinline)) int lg_backtrace(void **buf, int depth)
         if (n >= 0)
             return n;
     }
-    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
-    lg_fork_gate_enter();
-    int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
-    lg_fork_gate_leave();
-    return program_frames(buf, depth, tmp, n);
+    return slow_backtrace(buf, depth);
 }
 
 /* LEAKGRAPH_UNWIND=check: both unwinders on every stack; the first few
@@ -214,12 +227,8 @@ static void __attribute__((noinline)) check_one(void **fast, int nf, void *const
 __attribute__((noinline)) static int check_backtrace_inner(void **buf, int depth)
 {
     struct tcache *c = tc ? tc : tc_get();
-    void *tmp[LG_DEPTH_MAX + LG_EXTRA_FRAMES];
-    lg_fork_gate_enter();
-    int n = unw_backtrace(tmp, depth + LG_EXTRA_FRAMES);
-    lg_fork_gate_leave();
     void *slow[LG_DEPTH_MAX];
-    int ns = program_frames(slow, depth, tmp, n);
+    int ns = slow_backtrace(slow, depth);
     struct lg_fu_memo *unused;
     if (c != NULL)
         check_one(buf, lg_fu_backtrace(buf, depth, &c->rules, __builtin_frame_address(0), &unused),
