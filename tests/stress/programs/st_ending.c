@@ -47,12 +47,8 @@ int main(int argc, char **argv)
     struct st_churn c[16] = {0};
     if (nthreads > 16)
         nthreads = 16;
-    for (int i = 0; i < nthreads; i++) {
-        c[i].seed = seed + (unsigned)i;
-        c[i].stop = &stop;
-        if (pthread_create(&c[i].thread, NULL, worker, &c[i]) != 0)
-            return 1;
-    }
+    if (st_start(c, nthreads, seed, &stop, worker) != 0)
+        return 1;
     st_leak(5151);
     if (strcmp(mode, "thread_exit") == 0) {
         pthread_t t;

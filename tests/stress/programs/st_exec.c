@@ -29,12 +29,8 @@ int main(int argc, char **argv)
     struct st_churn c[8] = {0};
     if (nthreads > 8)
         nthreads = 8;
-    for (int i = 0; i < nthreads; i++) {
-        c[i].seed = seed + (unsigned)i;
-        c[i].stop = &stop;
-        if (pthread_create(&c[i].thread, NULL, st_churn_main, &c[i]) != 0)
-            return 1;
-    }
+    if (st_start(c, nthreads, seed, &stop, st_churn_main) != 0)
+        return 1;
     usleep(st_next(&seed) % 3000);
     char a1[16], a2[16], a3[16], a4[16];
     snprintf(a1, sizeof a1, "%d", depth - 1);

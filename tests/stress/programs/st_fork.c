@@ -40,12 +40,8 @@ int main(int argc, char **argv)
     struct st_churn c[16] = {0};
     if (nthreads > 16)
         nthreads = 16;
-    for (int i = 0; i < nthreads; i++) {
-        c[i].seed = seed + (unsigned)i;
-        c[i].stop = &stop;
-        if (pthread_create(&c[i].thread, NULL, st_churn_main, &c[i]) != 0)
-            return 1;
-    }
+    if (st_start(c, nthreads, seed, &stop, st_churn_main) != 0)
+        return 1;
     pthread_t spawn_thread;
     unsigned spawn_seed = seed + 77;
     bool spawn = argc > 4 && strcmp(argv[4], "spawn") == 0;

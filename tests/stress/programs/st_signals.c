@@ -39,12 +39,8 @@ int main(int argc, char **argv)
     sigaction(SIGUSR2, NULL, &old);
     if (old.sa_handler == SIG_DFL)
         signal(SIGUSR2, SIG_IGN);
-    for (int i = 0; i < nthreads; i++) {
-        c[i].seed = seed + (unsigned)i;
-        c[i].stop = &stop;
-        if (pthread_create(&c[i].thread, NULL, worker, &c[i]) != 0)
-            return 1;
-    }
+    if (st_start(c, nthreads, seed, &stop, worker) != 0)
+        return 1;
     for (int i = 0; i < nsig; i++) {
         unsigned r = st_next(&seed);
         usleep(r % 1500);

@@ -74,6 +74,20 @@ static inline void *st_churn_main(void *arg)
     return NULL;
 }
 
+/* Starts n threads running fn on c[0..n), seeds seed, seed+1, ... and the
+ * shared stop flag; 0, or -1 if a thread could not be started. */
+static inline int st_start(struct st_churn *c, int n, unsigned seed, atomic_int *stop,
+                           void *(*fn)(void *))
+{
+    for (int i = 0; i < n; i++) {
+        c[i].seed = seed + (unsigned)i;
+        c[i].stop = stop;
+        if (pthread_create(&c[i].thread, NULL, fn, &c[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Writes zeros over the stack below the caller, so no dead frame keeps a
  * copy of a pointer the program dropped on purpose: a thread calls it after
  * its leaks (its first malloc runs deeper than any later one, through
