@@ -425,17 +425,51 @@ static inline uintptr_t load(struct recorder *r, uintptr_t at)
     return v;
 }
 
-static inline size_t memo_slot(uintptr_t ip, uintptr_t sp)
+/* The first entry of the set an unwind from (ip, sp) is kept in. A set
+ * holds LG_FU_MEMO_WAYS unwinds: one function called from several callers
+ * at one stack depth (rc_incref from four places of one loop) starts each
+ * unwind from the same (ip, sp), and a single entry would be rewritten by
+ * every other call. */
+static inline size_t memo_set(uintptr_t ip, uintptr_t sp)
 {
-    return (size_t)(((ip ^ (sp << 20)) * 0x9E3779B97F4A7C15ull) >> (64 - LG_FU_MEMO_BITS));
+    size_t sets = (1u << LG_FU_MEMO_BITS) / LG_FU_MEMO_WAYS;
+    return (size_t)((((ip ^ (sp << 20)) * 0x9E3779B97F4A7C15ull) >> 32) * sets >> 32) * LG_FU_MEMO_WAYS;
 }
 
 static bool replay(const struct lg_fu_memo *m)
 {
+    if (m->nloads > 0 && *(const uintptr_t *)m->load_at[0] != m->load_val[0])
+        return false;                   /* another caller: the usual miss */
     uintptr_t diff = 0;
-    for (unsigned i = 0; i < m->nloads; i++)
+    for (unsigned i = 1; i < m->nloads; i++)
         diff |= *(const uintptr_t *)m->load_at[i] ^ m->load_val[i];
     return diff == 0;
+}
+
+static inline bool memo_matches(const struct lg_fu_memo *m, uintptr_t ip, uintptr_t sp,
+                                uintptr_t rbp, int max)
+{
+    return m->ip == ip && m->sp == sp && (!m->rbp_read || m->rbp == rbp) &&
+           m->max == (unsigned)max && replay(m);
+}
+
+/* From the first program frame (ip, sp, rbp) outward. */
+/* rbp is about to decide something: the load it came from (if any) joins
+ * the recorded ones. A frame without frame pointers saves rbp as any other
+ * callee-saved register, often holding a loop counter or a pointer; a load
+ * of it that no later frame reads must not stop a replay. */
+static inline void use_rbp(struct recorder *r, uintptr_t *rbp_at, uintptr_t rbp, bool *first_rbp)
+{
+    r->rbp_read |= *first_rbp;
+    if (*rbp_at != 0 && r->m != NULL) {
+        if (r->n < LG_FU_MEMO_LOADS) {
+            r->m->load_at[r->n] = *rbp_at;
+            r->m->load_val[r->n] = rbp;
+            r->n++;
+        } else
+            r->m = NULL;
+    }
+    *rbp_at = 0;
 }
 
 /* From the first program frame (ip, sp, rbp) outward. */
@@ -446,14 +480,17 @@ static int unwind(void **buf, int max, struct lg_fu_rule *cache, uintptr_t ip, u
     bool first_rbp = true;              /* rbp is still the starting one: in
                                            code without frame pointers, any
                                            value, which matters only if read */
+    uintptr_t rbp_at = 0;               /* where rbp was loaded from, not yet
+                                           recorded; 0: nowhere or recorded */
     while (n < max && ip != 0) {
         if (lg_ip_is_own(ip)) {         /* left out; the shim keeps frame */
             uintptr_t cfa = rbp + 16;   /* pointers: rbp -> saved rbp, ra */
-            r->rbp_read |= first_rbp;
+            use_rbp(r, &rbp_at, rbp, &first_rbp);
             if (rbp < sp || cfa > hi)
                 return -1;
             ip = load(r, rbp + 8);
-            rbp = load(r, rbp);
+            rbp_at = rbp;
+            rbp = *(const uintptr_t *)rbp_at;
             first_rbp = false;
             sp = cfa;
             continue;
@@ -467,7 +504,7 @@ static int unwind(void **buf, int max, struct lg_fu_rule *cache, uintptr_t ip, u
         if (ru->kind == K_UNKNOWN)
             return -1;
         if (ru->kind == K_RBP)
-            r->rbp_read |= first_rbp;
+            use_rbp(r, &rbp_at, rbp, &first_rbp);
         uintptr_t cfa = (ru->kind == K_RSP ? sp : rbp) + (uintptr_t)(intptr_t)ru->cfa_off;
         if (cfa <= sp || cfa > hi || cfa - 8 < sp)
             return -1;
@@ -476,7 +513,8 @@ static int unwind(void **buf, int max, struct lg_fu_rule *cache, uintptr_t ip, u
             uintptr_t at = cfa + (uintptr_t)(intptr_t)ru->rbp_off;
             if (at < sp || at + 8 > hi)
                 return -1;
-            rbp = load(r, at);
+            rbp_at = at;
+            rbp = *(const uintptr_t *)at;
             first_rbp = false;
         }
         sp = cfa;
@@ -512,12 +550,17 @@ int lg_fu_backtrace(void **buf, int max, struct lg_fu_cache *fc, const uintptr_t
     }
     if (ip == 0 || max <= 0)
         return 0;
-    struct lg_fu_memo *m = &fc->memo[memo_slot(ip, sp)];
-    if (m->ip == ip && m->sp == sp && (!m->rbp_read || m->rbp == rbp) && m->max == (unsigned)max && replay(m)) {
-        memcpy(buf, m->frames, sizeof *buf * m->n);
-        *kept = m;
-        return (int)m->n;
+    size_t set = memo_set(ip, sp);
+    for (size_t w = 0; w < LG_FU_MEMO_WAYS; w++) {
+        struct lg_fu_memo *m = &fc->memo[set + w];
+        if (memo_matches(m, ip, sp, rbp, max)) {
+            memcpy(buf, m->frames, sizeof *buf * m->n);
+            *kept = m;
+            return (int)m->n;
+        }
     }
+    /* not kept: replace the set's entries in turn */
+    struct lg_fu_memo *m = &fc->memo[set + fc->victim[set / LG_FU_MEMO_WAYS]++ % LG_FU_MEMO_WAYS];
     m->ip = 0;                          /* rewritten below, kept if complete */
     struct recorder r = {max <= LG_FU_MEMO_DEPTH ? m : NULL, 0, false};
     int n = unwind(buf, max, fc->rules, ip, sp, rbp, hi, &r);

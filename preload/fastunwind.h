@@ -19,7 +19,8 @@ struct lg_fu_rule {
 
 /* A stack unwound before, and every stack word that unwind read
  * (fastunwind.c: replaying). */
-#define LG_FU_MEMO_BITS 6
+#define LG_FU_MEMO_BITS 7
+#define LG_FU_MEMO_WAYS 4               /* entries a start (ip, sp) may use */
 #define LG_FU_MEMO_DEPTH 32             /* deeper unwinds are not kept */
 #define LG_FU_MEMO_LOADS (2 * LG_FU_MEMO_DEPTH + 8)
 struct lg_fu_memo {
@@ -36,6 +37,7 @@ struct lg_fu_cache {
     unsigned gen;                       /* lg_fu_forget() count it was filled under */
     struct lg_fu_rule rules[1u << LG_FU_CACHE_BITS];
     struct lg_fu_memo memo[1u << LG_FU_MEMO_BITS];
+    uint8_t victim[(1u << LG_FU_MEMO_BITS) / LG_FU_MEMO_WAYS];  /* next to replace, per set */
 };
 
 /* Return addresses of the program's frames above fp (a frame-pointer

@@ -180,6 +180,11 @@ int lg_backtrace(void **buf, int depth);
 /* lg_stack_capture_from for exactly the frames lg_backtrace just returned
  * on this thread: a stack the unwinder replayed keeps its id. */
 uint32_t lg_stack_of_backtrace(void **buf, int n);
+/* The id lg_stack_of_backtrace gave these frames before, when
+ * lg_backtrace just replayed them (the same unwind from the same stack
+ * words); LG_NONE otherwise. Nothing is consumed: call
+ * lg_stack_of_backtrace after it either way. */
+uint32_t lg_stack_known(int n);
 void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
 
 /* ---- module epochs (modules.c) ------------------------------------------ */

@@ -225,6 +225,11 @@ static inline __attribute__((always_inline)) uint32_t ref_stack(void)
         return LG_NONE;
     if (hd > 0 && hd < depth) {
         int n = lg_backtrace(buf, hd);
+        uint32_t known = lg_stack_known(n);
+        if (known != LG_NONE) {         /* found below before: not all the runtime's */
+            lg_stack_of_backtrace(buf, n);
+            return known;
+        }
         if (n < hd)
             return lg_stack_of_backtrace(buf, n);   /* the whole stack */
         for (int i = 0; i < n; i++)

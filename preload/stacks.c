@@ -311,6 +311,12 @@ uint32_t lg_stack_of_backtrace(void **buf, int n)
     return m->id = lg_stack_capture_from(buf, n);
 }
 
+uint32_t lg_stack_known(int n)
+{
+    struct lg_fu_memo *m = bt_memo;
+    return m != NULL && m->n == (unsigned)n && m->id != UINT32_MAX ? m->id : LG_NONE;
+}
+
 uint32_t lg_stacks_count(void)
 {
     return atomic_load_explicit(&n_ids, memory_order_acquire);
