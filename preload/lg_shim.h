@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/single_threaded.h>
+#include <sys/types.h>
 
 #include "lg_trace.h"
 
@@ -32,6 +33,7 @@ struct lg_config {
     int history_depth;                  /* frames of an incref/decref stack */
     int signal;                         /* snapshot signal, 0 = none */
     int stats;                          /* LEAKGRAPH_STATS=1: a line per snapshot */
+    int signal_thread;                  /* LEAKGRAPH_SIGNAL_THREAD=on: sigwriter.c */
     char output[4096];                  /* LEAKGRAPH_OUTPUT, %p not expanded */
 };
 extern struct lg_config lg_cfg;
@@ -48,6 +50,10 @@ void lg_exec_init(void);                /* exec.c: remember the shim's path, set
 void lg_run_pending_snapshot(uintptr_t caller); /* a signal-requested snapshot,
                                         unless caller is inside a refcount runtime */
 bool lg_ip_in_runtime(uintptr_t ip);    /* objects.c: inside any world's runtime */
+bool lg_write_pending_snapshot(void);   /* the signal writer's: false after the exit */
+void lg_sigwriter_start(void);          /* sigwriter.c: if LEAKGRAPH_SIGNAL_THREAD=on */
+void lg_sigwriter_wake(void);           /* from the snapshot signal's handler */
+pid_t lg_sigwriter_tid(void);           /* the writer thread, 0 if none */
 void lg_say(const char *a, const char *b, const char *c, const char *d);
                                         /* "leakgraph: " a b c d "\n" on stderr */
 

@@ -56,11 +56,13 @@ static void fork_child(void)
     lg_objects_fork_unlock();
     lg_snapshot_fork_child();           /* own file, numbering from 1 */
     atomic_store(&lg_snapshot_pending, 0);
+    lg_sigwriter_start();               /* the parent's did not come along */
 }
 
 static void on_snapshot_signal(int sig)
 {
     atomic_store(&lg_snapshot_pending, sig);
+    lg_sigwriter_wake();                /* LEAKGRAPH_SIGNAL_THREAD=on */
 }
 
 /* A fault while the fatal snapshot reads a half-updated structure must not
@@ -162,6 +164,7 @@ void lg_init(void)
     lg_stopworld_init();
     atomic_store(&lg_state, LG_READY);
     lg_objects_install();
+    lg_sigwriter_start();
     lg_in_hook = was;
 }
 
@@ -176,6 +179,18 @@ void lg_run_pending_snapshot(uintptr_t caller)
     int sig = atomic_exchange(&lg_snapshot_pending, 0);
     if (sig != 0)
         lg_write_snapshot(LG_SNAP_SIGNAL, sig);
+}
+
+/* From the signal writer thread (sigwriter.c): false once the exit
+ * snapshot is written (nothing more to do). */
+bool lg_write_pending_snapshot(void)
+{
+    if (atomic_load(&exit_written))
+        return false;
+    int sig = atomic_exchange(&lg_snapshot_pending, 0);
+    if (sig != 0)
+        lg_write_snapshot(LG_SNAP_SIGNAL, sig);
+    return true;
 }
 
 LG_EXPORT int leakgraph_snapshot(void)

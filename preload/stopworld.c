@@ -179,8 +179,8 @@ size_t lg_world_stop(struct lg_stopped **out)
             pid_t tid = 0;
             for (const char *c = d->name; *c >= '0' && *c <= '9'; c++)
                 tid = tid * 10 + (*c - '0');
-            if (tid <= 0 || tid == me)
-                continue;
+            if (tid <= 0 || tid == me || tid == lg_sigwriter_tid())
+                continue;                   /* the shim's writer: not the program's */
             memset(&targets[n], 0, sizeof targets[n]);
             targets[n++].tid = tid;
         }
