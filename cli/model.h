@@ -1,9 +1,11 @@
 /* model.h - a trace in memory: what the reader (trace_read.c) gives the
  * analysis and the renderers. Owns nothing itself; lg_trace_load() builds a
- * struct lg_proc_trace whose arrays point into the mapped file where the
- * records are fixed-size (blocks, objects, edges, regions, roots, history)
- * and into reader-owned arrays otherwise (strings, modules, stacks); the
- * epoch arrays point into the map too. */
+ * struct lg_proc_trace whose record arrays (blocks, objects, edges, regions,
+ * roots, history) point into the mapped file in a version 1 trace and into
+ * arrays the reader decoded from packed sections in version 2 (the same
+ * structs either way); strings, modules and stacks are reader-owned arrays
+ * (the stacks' frames decoded in version 2, in the map in version 1); the
+ * epoch arrays point into the map. */
 #ifndef LG_MODEL_H
 #define LG_MODEL_H
 
@@ -27,12 +29,17 @@ struct lg_stk {
 struct lg_snap {
     struct lg_snapshot_begin begin;
     bool complete;                   /* SNAPSHOT_END was read and its counts match */
+    bool owns_records;               /* the record arrays were decoded (version 2)
+                                        and are freed with the snapshot */
     uint32_t nstrings;
     const char **strings;            /* NUL-terminated copies; index = string id */
     uint32_t nmodules;
     struct lg_mod *modules;
     uint32_t nstacks;
     struct lg_stk *stacks;
+    uint64_t *stack_frames;          /* version 2: the decoded frames the stacks'
+                                        pcs point into (version 1: NULL, the pcs
+                                        point into the map) */
     /* EPOCHS (optional; both NULL without it), pointing into the map:
      * nmodules unload epochs (LG_NONE: still loaded) and nstacks recording
      * epochs. lg_module_of() (modules_lookup.h) applies them. */

@@ -1,6 +1,8 @@
 /* trace_read.c - loads a trace file into the model of model.h. Owns the
  * mapping of the file, the copies of strings and module paths, and the
- * stack and module arrays; the fixed-size record arrays point into the map.
+ * stack and module arrays; the record arrays and the stacks' frames point
+ * into the map (version 1, fixed-size records) or are decoded from packed
+ * sections into arrays each snapshot owns (version 2, lg_pack.h).
  *
  * Hostile input must never crash, hang or exhaust memory: every length and
  * count is checked against the bytes that remain BEFORE anything is
@@ -9,6 +11,7 @@
  * ends, so the analysis can trust them. Errors are one line naming the file
  * and the offset. Start reading at lg_trace_load(). */
 #include "model.h"
+#include "lg_pack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,7 @@ struct reader {
     char *err;
     size_t errlen;
     struct lg_proc_trace *t;
+    uint32_t version;                 /* the file's format version */
 };
 
 static const char *section_name(uint32_t tag)
@@ -149,6 +153,15 @@ static void free_snap(struct lg_snap *s)
         free(s->modules);
     }
     free(s->stacks);
+    free(s->stack_frames);
+    if (s->owns_records) {
+        free((void *)s->blocks);
+        free((void *)s->objects);
+        free((void *)s->edges);
+        free((void *)s->regions);
+        free((void *)s->roots);
+        free((void *)s->history);
+    }
     memset(s, 0, sizeof(*s));
 }
 
@@ -243,6 +256,44 @@ static int read_stacks(struct reader *r, struct lg_snap *s, uint64_t off, uint64
     return 0;
 }
 
+/* STACKS in version 2 (lg_pack.h): the frames are decoded into one array
+ * the snapshot owns, at most one per payload byte, allocated before
+ * decoding */
+static int read_packed_stacks(struct reader *r, struct lg_snap *s, uint64_t off, uint64_t len)
+{
+    const uint8_t *p = r->base + off;
+    uint64_t n, at = 0;
+    int err = lg_pack_count(p, len, &n);
+    if (err < 0)
+        return fail(r, -EINVAL, "corrupt stack table at offset %llu (%s)",
+                    (unsigned long long)off, lg_pack_strerror(err));
+    if (n > UINT32_MAX - 1)
+        return fail(r, -EINVAL, "corrupt stack table at offset %llu (too many stacks)",
+                    (unsigned long long)off);
+    uint32_t *depths = calloc(n ? n : 1, sizeof(*depths));
+    s->stack_frames = calloc(len, sizeof(*s->stack_frames));
+    s->stacks = calloc(n ? n : 1, sizeof(*s->stacks));
+    if (depths == NULL || s->stack_frames == NULL || s->stacks == NULL) {
+        free(depths);
+        return -ENOMEM;
+    }
+    err = lg_unpack_stacks(p, len, n, depths, s->stack_frames, &at);
+    if (err < 0) {
+        free(depths);
+        return fail(r, -EINVAL, "corrupt stack table at offset %llu (%s)",
+                    (unsigned long long)(off + at), lg_pack_strerror(err));
+    }
+    const uint64_t *pc = s->stack_frames;
+    for (uint64_t i = 0; i < n; i++) {
+        s->stacks[i].depth = depths[i];
+        s->stacks[i].pcs = pc;
+        pc += depths[i];
+    }
+    s->nstacks = (uint32_t)n;
+    free(depths);
+    return 0;
+}
+
 /* EPOCHS: its counts must be those of the MODULES and STACKS read before
  * it in this snapshot; the arrays point into the map (4-byte aligned: every
  * section starts 8-aligned and the header is 8 bytes). */
@@ -283,6 +334,41 @@ static int read_array(struct reader *r, uint64_t off, uint64_t len, size_t recsi
     *out = r->base + off;
     *count = len / recsize;
     return 0;
+}
+
+/* a packed record section (version 2), decoded into an array the snapshot
+ * owns; the count is checked against the payload before anything is
+ * allocated, so the array is at most 32 times the section's size */
+static int read_packed(struct reader *r, struct lg_snap *s, uint32_t tag, uint64_t off,
+                       uint64_t len, const void **out, uint64_t *count)
+{
+    const struct lg_pack_layout *l = lg_pack_layout(tag);
+    const uint8_t *p = r->base + off;
+    uint64_t n, at = 0;
+    int err = lg_pack_count(p, len, &n);
+    if (err < 0)
+        return fail(r, -EINVAL, "corrupt %s at offset %llu (%s)", section_name(tag),
+                    (unsigned long long)off, lg_pack_strerror(err));
+    void *a = calloc(n ? n : 1, l->size);
+    if (a == NULL)
+        return -ENOMEM;
+    s->owns_records = true;
+    *out = a;                         /* freed with the snapshot, even on error */
+    err = lg_unpack_section(l, p, len, n, a, &at);
+    if (err < 0)
+        return fail(r, -EINVAL, "corrupt %s at offset %llu (%s)", section_name(tag),
+                    (unsigned long long)(off + at), lg_pack_strerror(err));
+    *count = n;
+    return 0;
+}
+
+/* A record section: packed in version 2, an array in the map in version 1. */
+static int read_records(struct reader *r, struct lg_snap *s, uint32_t tag, uint64_t off,
+                        uint64_t len, size_t recsize, const void **out, uint64_t *count)
+{
+    if (r->version >= 2)
+        return read_packed(r, s, tag, off, len, out, count);
+    return read_array(r, off, len, recsize, section_name(tag), out, count);
 }
 
 /* Every index a record holds must be in range; blocks must be sorted. */
@@ -433,33 +519,42 @@ static int walk(struct reader *r, uint64_t off)
             err = read_modules(r, &cur, body, h.length);
             break;
         case LG_SEC_STACKS:
-            err = read_stacks(r, &cur, body, h.length);
+            if (r->version >= 2)
+                err = read_packed_stacks(r, &cur, body, h.length);
+            else
+                err = read_stacks(r, &cur, body, h.length);
             break;
         case LG_SEC_EPOCHS:
             err = read_epochs(r, &cur, seen, body, h.length);
             break;
         case LG_SEC_BLOCKS:
-            err = read_array(r, body, h.length, sizeof(struct lg_block), "block table", &arr, &cur.nblocks);
+            err = read_records(r, &cur, h.tag, body, h.length, sizeof(struct lg_block),
+                               &arr, &cur.nblocks);
             cur.blocks = arr;
             break;
         case LG_SEC_OBJECTS:
-            err = read_array(r, body, h.length, sizeof(struct lg_object), "object table", &arr, &cur.nobjects);
+            err = read_records(r, &cur, h.tag, body, h.length, sizeof(struct lg_object),
+                               &arr, &cur.nobjects);
             cur.objects = arr;
             break;
         case LG_SEC_EDGES:
-            err = read_array(r, body, h.length, sizeof(struct lg_edge), "edge table", &arr, &cur.nedges);
+            err = read_records(r, &cur, h.tag, body, h.length, sizeof(struct lg_edge),
+                               &arr, &cur.nedges);
             cur.edges = arr;
             break;
         case LG_SEC_REGIONS:
-            err = read_array(r, body, h.length, sizeof(struct lg_region), "region table", &arr, &cur.nregions);
+            err = read_records(r, &cur, h.tag, body, h.length, sizeof(struct lg_region),
+                               &arr, &cur.nregions);
             cur.regions = arr;
             break;
         case LG_SEC_ROOTS:
-            err = read_array(r, body, h.length, sizeof(struct lg_root), "root table", &arr, &cur.nroots);
+            err = read_records(r, &cur, h.tag, body, h.length, sizeof(struct lg_root),
+                               &arr, &cur.nroots);
             cur.roots = arr;
             break;
         case LG_SEC_HISTORY:
-            err = read_array(r, body, h.length, sizeof(struct lg_history), "history", &arr, &cur.nhistory);
+            err = read_records(r, &cur, h.tag, body, h.length, sizeof(struct lg_history),
+                               &arr, &cur.nhistory);
             cur.history = arr;
             break;
         case LG_SEC_SNAPSHOT_END: {
@@ -564,6 +659,7 @@ int lg_trace_load(const char *path, struct lg_proc_trace **out, char *err, size_
         goto fail_free;
     }
     memcpy(&fh, r.base, sizeof(fh));
+    r.version = fh.version;
     if (fh.version > LG_TRACE_VERSION && fh.version < 0x10000) {
         rc = fail(&r, -EPROTO, "trace format version %u is newer than this leakgraph (%u)",
                   fh.version, LG_TRACE_VERSION);

@@ -3,9 +3,14 @@
  * prose specification of the same layout; change both together.
  *
  * A trace is a file header followed by sections. Every integer is
- * little-endian; every record below is packed exactly as declared (the
- * static asserts at the end check the sizes), so a section is an array of
- * fixed-size records that a reader can bounds-check before it allocates.
+ * little-endian; every record below is laid out exactly as declared (the
+ * static asserts at the end check the sizes). In format version 1 a record
+ * section (BLOCKS, OBJECTS, EDGES, REGIONS, ROOTS, HISTORY) is an array of
+ * these records and STACKS is lg_stack headers and frames; in version 2
+ * those seven sections are packed as lg_pack.h defines (the same records,
+ * each coded as varint deltas from the one before), and a reader decodes
+ * them into arrays of the same structs. Either way every count is checked
+ * against the bytes that hold it before anything is allocated.
  *
  *   file      := lg_file_header section*
  *   section   := lg_section_header payload[length]
@@ -14,7 +19,8 @@
  *                REGIONS ROOTS HISTORY SNAPSHOT_END
  *
  * Every section's length is a multiple of 8 (the writer pads the payload with
- * zero bytes), so the fixed-size arrays stay 8-byte aligned in a mapped file.
+ * zero bytes), so version 1's fixed-size arrays stay 8-byte aligned in a
+ * mapped file.
  *
  * A trace may hold several snapshots (numbered from 1). A snapshot without
  * its SNAPSHOT_END was cut short (the process died while writing it); a
@@ -28,7 +34,7 @@
 
 #define LG_TRACE_MAGIC "LGTRACE\0"   /* 8 bytes, NUL included */
 #define LG_TRACE_MAGIC_LEN 8
-#define LG_TRACE_VERSION 1u
+#define LG_TRACE_VERSION 2u          /* 2: record sections packed (lg_pack.h) */
 
 #define LG_NONE 0xffffffffu          /* "no string / no stack / no index" */
 

@@ -11,8 +11,9 @@
  *   3. blocks collected and sorted; objects collected, each given its block;
  *   4. precise edges and every string (type and field names) gathered;
  *   5. root regions (regions.c), which need the sorted blocks;
- *   6. sections written in the order lg_trace.h fixes; EDGES and ROOTS are
- *      streamed while scanning.
+ *   6. sections written in the order lg_trace.h fixes; the record sections
+ *      packed (lg_pack.h) as they are written, EDGES and ROOTS while
+ *      scanning.
  * Runs under the reentrancy guard: whatever it calls allocates untracked. */
 #include <dlfcn.h>
 #include <errno.h>
@@ -445,7 +446,7 @@ static void scan_block(const struct heap *h, uint32_t i)
             continue;
         struct lg_edge e = {i, to, (uint32_t)(k * 8), LG_NONE,
                             start ? LG_EDGE_START : LG_EDGE_INTERIOR, 0};
-        lg_out_write(&e, sizeof e);
+        lg_out_record(&e);
         n_edges++;
     }
 }
@@ -462,7 +463,7 @@ static void scan_words(const struct heap *h, const uint64_t *w, size_t words,
         if (to == LG_NONE)
             continue;
         struct lg_root r = {at + k * 8, region, to, start ? LG_EDGE_START : LG_EDGE_INTERIOR, 0};
-        lg_out_write(&r, sizeof r);
+        lg_out_record(&r);
         n_roots++;
     }
 }
@@ -563,16 +564,14 @@ static void write_modules(const struct lg_modules *m)
 
 static uint32_t write_stacks(void)
 {
-    uint64_t at = lg_out_begin(LG_SEC_STACKS);
+    uint64_t at = lg_out_begin_packed(LG_SEC_STACKS);
     uint32_t n = lg_stacks_count();
     for (uint32_t i = 0; i < n; i++) {
         uint32_t depth;
         const uintptr_t *f = lg_stack_frames(i, &depth);
-        struct lg_stack s = {depth, 0};
-        lg_out_write(&s, sizeof s);
-        lg_out_write(f, sizeof(uint64_t) * depth);
+        lg_out_stack(f != NULL ? (const uint64_t *)f : NULL, f != NULL ? depth : 0);
     }
-    lg_out_end(at);
+    lg_out_end_packed(at);
     return n;
 }
 
@@ -784,7 +783,7 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     uint32_t *libc = lg_scratch_alloc(sizeof *libc * LIBC_BLOCKS_MAX);
     size_t nlibc = libc ? libc_blocks(&h, libc) : 0;
     size_t next_libc = 0;
-    at = lg_out_begin(LG_SEC_BLOCKS);
+    at = lg_out_begin_packed(LG_SEC_BLOCKS);
     for (size_t i = 0; i < h.n; i++) {
         uint32_t flags = h.obj_of && h.obj_of[i] != LG_NONE ? LG_BLOCKF_OBJECT : 0;
         while (next_libc < nlibc && libc[next_libc] < i)
@@ -796,11 +795,11 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
             flags |= LG_BLOCKF_LIBC;
         struct lg_block b = {h.b[i].addr, lg_meta_size(h.b[i].meta),
                              lg_meta_stack(h.b[i].meta), flags};
-        lg_out_write(&b, sizeof b);
+        lg_out_record(&b);
     }
-    lg_out_end(at);
+    lg_out_end_packed(at);
 
-    at = lg_out_begin(LG_SEC_OBJECTS);
+    at = lg_out_begin_packed(LG_SEC_OBJECTS);
     for (size_t i = 0; i < h.nobj; i++) {
         const struct lg_rc_world *w = lg_world_by_id(h.objs[i].rec->world);
         void *o = (void *)(uintptr_t)h.objs[i].addr;
@@ -808,16 +807,17 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
                               w->flags(o), w->id};
         if (h.objs[i].rec->truncated)
             r.flags |= LG_OBJF_HISTORY_TRUNCATED;
-        lg_out_write(&r, sizeof r);
+        lg_out_record(&r);
     }
-    lg_out_end(at);
+    lg_out_end_packed(at);
 
-    at = lg_out_begin(LG_SEC_EDGES);
-    lg_out_write(precise.p, precise.n * precise.elem);
+    at = lg_out_begin_packed(LG_SEC_EDGES);
+    for (size_t i = 0; i < precise.n; i++)
+        lg_out_record(precise.p + i * precise.elem);
     n_edges = precise.n;
     for (size_t i = 0; i < h.n; i++)
         scan_block(&h, (uint32_t)i);
-    lg_out_end(at);
+    lg_out_end_packed(at);
 
     /* From here to the end of ROOTS nothing allocates or takes a lock that a
      * stopped thread could hold. A fatal snapshot stops the world too (only
@@ -834,32 +834,32 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
                                nstopped, stack_name, regs_name);
     }
 
-    at = lg_out_begin(LG_SEC_REGIONS);
+    at = lg_out_begin_packed(LG_SEC_REGIONS);
     for (size_t i = 0; i < nregions; i++) {
         struct lg_region r = {regions[i].start, regions[i].end, regions[i].kind,
                               region_names ? region_names[i] : LG_NONE,
                               regions[i].thread, regions[i].module};
-        lg_out_write(&r, sizeof r);
+        lg_out_record(&r);
     }
-    lg_out_end(at);
+    lg_out_end_packed(at);
 
-    at = lg_out_begin(LG_SEC_ROOTS);
+    at = lg_out_begin_packed(LG_SEC_ROOTS);
     for (size_t i = 0; i < nregions && buf; i++)
         scan_region(&h, &regions[i], (uint32_t)i, buf, (size_t)1 << 16);
-    lg_out_end(at);
+    lg_out_end_packed(at);
     if (nstopped > 0)
         lg_world_resume();
 
-    at = lg_out_begin(LG_SEC_HISTORY);
+    at = lg_out_begin_packed(LG_SEC_HISTORY);
     for (size_t i = 0; i < h.nobj; i++) {
         const struct lg_obj *r = h.objs[i].rec;
         for (uint32_t k = 0; k < r->n; k++) {
             struct lg_history e = {(uint32_t)i, r->ev[k].event, r->ev[k].stack, 0,
                                    r->ev[k].refcnt_after};
-            lg_out_write(&e, sizeof e);
+            lg_out_record(&e);
         }
     }
-    lg_out_end(at);
+    lg_out_end_packed(at);
 
     at = lg_out_begin(LG_SEC_SNAPSHOT_END);
     struct lg_snapshot_end se = {h.n, h.nobj, n_edges, n_roots};

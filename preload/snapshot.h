@@ -85,6 +85,13 @@ void lg_out_write(const void *p, size_t n);
 uint64_t lg_out_begin(uint32_t tag);    /* returns the section's handle */
 void lg_out_end(uint64_t handle);       /* pads to 8, fixes the length */
 int lg_out_flush(void);                 /* 0 or -errno */
+/* A packed record section (lg_pack.h): one open at a time, records of the
+ * section's own struct, count fixed up at the end. */
+uint64_t lg_out_begin_packed(uint32_t tag);   /* STACKS or a tag lg_pack_layout() knows */
+void lg_out_record(const void *rec);
+void lg_out_stack(const uint64_t *pcs, uint32_t depth);  /* in STACKS; pcs must stay
+                                                           valid until the next stack */
+void lg_out_end_packed(uint64_t handle);      /* pads to 8, fixes length, count */
 bool lg_out_failed(void);
 
 #endif /* LG_SNAPSHOT_H */

@@ -3,7 +3,10 @@
  * mode 0600; an existing name, a symbolic link included, gets .1, .2, ...;
  * only a character device or FIFO is opened as it is), the write buffer, section
  * headers whose lengths are fixed up when a section ends (so sections can be
- * streamed), and the PROCESS section written once per file. write(2) only. */
+ * streamed), the one packed record section open at a time (lg_pack.h: records
+ * are encoded straight into the write buffer, the count fixed up at its end
+ * like the length), and the PROCESS section written once per file. write(2)
+ * only; nothing here calls malloc. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lg_pack.h"
 #include "lg_shim.h"
 #include "snapshot.h"
 
@@ -189,6 +193,28 @@ uint64_t lg_out_begin(uint32_t tag)
     return at;
 }
 
+/* Overwrites n bytes at file offset at, in the buffer or, for the part
+ * already flushed, in the file. */
+static void patch(uint64_t at, const void *p, size_t n)
+{
+    const char *c = p;
+    if (failed || fd < 0)
+        return;
+    if (at < buf_off) {
+        size_t k = at + n <= buf_off ? n : (size_t)(buf_off - at);
+        if (pwrite(fd, c, k, (off_t)at) != (ssize_t)k) {
+            failed = errno ? errno : EIO;
+            say_failure(failed, "pwrite");
+            return;
+        }
+        c += k;
+        n -= k;
+        at += k;
+    }
+    if (n > 0)
+        memcpy(buf + (at - buf_off), c, n);
+}
+
 void lg_out_end(uint64_t at)
 {
     static const char zeros[8];
@@ -198,15 +224,64 @@ void lg_out_end(uint64_t at)
         lg_out_write(zeros, 8 - len % 8);
         len += 8 - len % 8;
     }
+    patch(at + offsetof(struct lg_section_header, length), &len, sizeof len);
+}
+
+/* ---- packed record sections (lg_pack.h) ------------------------------------ */
+
+static const struct lg_pack_layout *pack_layout;   /* the open one, or NULL */
+static uint64_t pack_count;
+static uint8_t pack_prev[LG_PACK_MAX_RECORD];
+/* STACKS: the previous stack's frames stay valid (stacks.c never changes
+ * or frees a published stack) */
+static const uint64_t *stack_prev;
+static uint32_t stack_prev_depth;
+static uint64_t stack_last;
+
+uint64_t lg_out_begin_packed(uint32_t tag)
+{
+    static const uint64_t count;        /* fixed up by lg_out_end_packed() */
+    uint64_t at = lg_out_begin(tag);
+    pack_layout = lg_pack_layout(tag);
+    pack_count = 0;
+    memset(pack_prev, 0, sizeof pack_prev);
+    stack_prev = NULL;
+    stack_prev_depth = 0;
+    stack_last = 0;
+    lg_out_write(&count, sizeof count);
+    return at;
+}
+
+void lg_out_record(const void *rec)
+{
     if (failed || fd < 0)
         return;
-    uint64_t field = at + offsetof(struct lg_section_header, length);
-    if (field >= buf_off) {
-        memcpy(buf + (field - buf_off), &len, sizeof len);
-    } else if (pwrite(fd, &len, sizeof len, (off_t)field) != (ssize_t)sizeof len) {
-        failed = errno ? errno : EIO;
-        say_failure(failed, "pwrite");
-    }
+    if (BUF_SIZE - buf_len < LG_PACK_MAX_BYTES) {
+        uint8_t tmp[LG_PACK_MAX_BYTES];
+        lg_out_write(tmp, lg_pack_record(pack_layout, pack_prev, rec, tmp));
+    } else
+        buf_len += lg_pack_record(pack_layout, pack_prev, rec, (uint8_t *)buf + buf_len);
+    pack_count++;
+}
+
+
+void lg_out_stack(const uint64_t *pcs, uint32_t depth)
+{
+    uint8_t tmp[10];
+    lg_out_write(tmp, lg_pack_uleb(depth, tmp));
+    for (uint32_t i = 0; i < depth; i++)
+        lg_out_write(tmp, lg_pack_frame(stack_prev, stack_prev_depth, depth, i, pcs[i],
+                                        &stack_last, tmp));
+    stack_prev = pcs;
+    stack_prev_depth = depth;
+    pack_count++;
+}
+
+void lg_out_end_packed(uint64_t at)
+{
+    lg_out_end(at);
+    patch(at + sizeof(struct lg_section_header), &pack_count, sizeof pack_count);
+    pack_layout = NULL;
 }
 
 static void write_process(void)

@@ -111,8 +111,8 @@ foreign_trace)
 newer_version_trace)
     make_good || bad "no good trace"
     cp "$tmp/good.trace" "$tmp/newer.trace"
-    printf '\002' | dd of="$tmp/newer.trace" bs=1 seek=8 conv=notrunc 2>/dev/null
-    all_readers_refuse "$tmp/newer.trace" "trace format version 2 is newer than this leakgraph (1)"
+    printf '\003' | dd of="$tmp/newer.trace" bs=1 seek=8 conv=notrunc 2>/dev/null
+    all_readers_refuse "$tmp/newer.trace" "trace format version 3 is newer than this leakgraph (2)"
     ;;
 output_dir_missing)
     make_good || bad "no good trace"

@@ -3,6 +3,7 @@
  * answers everything else with one line naming the file and the offset,
  * never a crash, a hang or a huge allocation. One claim per test. */
 #include "cli_test_util.h"
+#include "lg_pack.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -174,7 +175,7 @@ static void test_trace_read_newer_version_rejected(void **state)
     memcpy(buf + 8, &v, 4);
     put_file(path, buf, len);
     assert_true(try_load(path, err, sizeof(err)) < 0);
-    snprintf(want, sizeof(want), "%s: trace format version 7 is newer than this leakgraph (1)", path);
+    snprintf(want, sizeof(want), "%s: trace format version 7 is newer than this leakgraph (2)", path);
     assert_string_equal(err, want);
     free(buf);
     unlink(path);
@@ -237,16 +238,310 @@ static void test_trace_read_edge_out_of_range_rejected(void **state)
 {
     (void)state;
     char path[512], err[512];
-    size_t len;
     lg_test_path(path, sizeof(path), "badedge");
-    uint8_t *buf = small_bytes(path, &len);
-    size_t off = find_section(buf, len, LG_SEC_EDGES);
-    uint32_t bad = 99;
-    memcpy(buf + off + sizeof(struct lg_section_header) + 4, &bad, 4);   /* edge 0 .to */
-    put_file(path, buf, len);
+    struct lg_tb *tb = lg_tb_new(4242, "/bin/prog");
+    uint32_t a = lg_tb_block(tb, 32, LG_NONE, 0);
+    lg_tb_edge(tb, a, 99, LG_EDGE_START, 0, LG_NONE);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    lg_tb_free(tb);
     assert_true(try_load(path, err, sizeof(err)) < 0 && strstr(err, "edge 0") != NULL);
+    unlink(path);
+}
+
+/* ---- version 1 and packed records (version 2) ------------------------------ */
+
+/* Every field table of lg_pack.h covers its record, each byte once. */
+static void test_trace_read_pack_layouts_cover_records(void **state)
+{
+    (void)state;
+    int bad = 0;
+    for (size_t i = 0; i < LG_PACK_NLAYOUTS; i++) {
+        const struct lg_pack_layout *l = &lg_pack_layouts[i];
+        uint8_t covered[LG_PACK_MAX_RECORD] = {0};
+        for (uint32_t k = 0; k < l->nfields; k++)
+            for (uint32_t b = 0; b < l->fields[k].width; b++)
+                covered[l->fields[k].offset + b]++;
+        for (uint32_t b = 0; b < l->size; b++)
+            bad += covered[b] != 1;
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* the small trace with extreme field values, written in this version */
+static void extreme_trace(const char *path, uint32_t version)
+{
+    struct lg_tb *tb = lg_tb_new(4242, "/bin/prog");
+    small_trace(tb);
+    uint32_t st = lg_tb_stack1(tb, 0x402000);
+    lg_tb_object(tb, "C", 16, -5, LG_NONE);
+    uint32_t big = lg_tb_block_at(tb, 0xfffffffffffff000ull, 0xfff, st, LG_BLOCKF_LIBC);
+    lg_tb_edge(tb, big, 0, LG_EDGE_INTERIOR, 0xfffffff8u, LG_NONE);
+    lg_tb_history(tb, 0, LG_HIST_INCREF, LG_NONE, INT64_MAX);
+    lg_tb_history(tb, 0, LG_HIST_DECREF, st, INT64_MIN);
+    lg_tb_format_version(tb, version);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    lg_tb_free(tb);
+}
+
+/* The same trace written as version 1 and as version 2 loads to the same
+ * records, field for field. */
+static void test_trace_read_v1_and_v2_same_records(void **state)
+{
+    (void)state;
+    char p1[512], p2[512], err[512];
+    lg_test_path(p1, sizeof(p1), "v1");
+    lg_test_path(p2, sizeof(p2), "v2");
+    extreme_trace(p1, 1);
+    extreme_trace(p2, 2);
+    struct lg_proc_trace *t1, *t2;
+    assert_int_equal(lg_trace_load(p1, &t1, err, sizeof(err)), 0);
+    assert_int_equal(lg_trace_load(p2, &t2, err, sizeof(err)), 0);
+    const struct lg_snap *a = &t1->snaps[0], *b = &t2->snaps[0];
+#define SAME(f, n) (a->n == b->n && memcmp(a->f, b->f, a->n * sizeof(*a->f)) == 0)
+    assert_true(a->nblocks == 5 && SAME(blocks, nblocks) && SAME(objects, nobjects) &&
+                SAME(edges, nedges) && SAME(regions, nregions) && SAME(roots, nroots) &&
+                SAME(history, nhistory) && !a->owns_records && b->owns_records);
+#undef SAME
+    lg_trace_free(t1);
+    lg_trace_free(t2);
+    unlink(p1);
+    unlink(p2);
+}
+
+/* the payload of the first section with this tag (caller frees) */
+static uint8_t *payload_of(struct lg_tb *tb, const char *name, uint32_t tag, size_t *plen)
+{
+    char path[512];
+    lg_test_path(path, sizeof(path), name);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(len);
+    assert_int_equal(fread(buf, 1, len, f), len);
+    fclose(f);
+    unlink(path);
+    size_t at = find_section(buf, len, tag);
+    struct lg_section_header h;
+    assert_true(at > 0);
+    memcpy(&h, buf + at, sizeof(h));
+    uint8_t *p = malloc(h.length + 1);
+    memcpy(p, buf + at + sizeof(h), h.length);
+    *plen = h.length;
+    free(buf);
+    return p;
+}
+
+/* The BLOCKS example of docs/trace-format.md is what the encoder writes. */
+static void test_trace_read_packed_blocks_example_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t want[32] = {3, 0, 0, 0, 0, 0, 0, 0,
+                                     0x03, 0xa0, 0x80, 0x80, 0x80, 0xc2, 0xce, 0x3f, 0x60,
+                                     0x0b, 0x80, 0x01, 0x0f, 0x02,
+                                     0x0d, 0x60, 0x01, 0x01};
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    lg_tb_block_at(tb, 0x7f3a10000010, 48, 0, 0);
+    lg_tb_block_at(tb, 0x7f3a10000050, 40, 0, 1);
+    lg_tb_block_at(tb, 0x7f3a10000080, 40, LG_NONE, 0);
+    size_t len;
+    uint8_t *p = payload_of(tb, "exblocks", LG_SEC_BLOCKS, &len);
+    assert_true(len == sizeof(want) && memcmp(p, want, len) == 0);
+    free(p);
+    lg_tb_free(tb);
+}
+
+/* The STACKS example of docs/trace-format.md is what the encoder writes. */
+static void test_trace_read_packed_stacks_example_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t want[32] = {2, 0, 0, 0, 0, 0, 0, 0,
+                                     0x03, 0xec, 0xc4, 0x80, 0x04, 0x94, 0x03,
+                                     0xa0, 0xae, 0x94, 0xfc, 0xff, 0xbf, 0x3f,
+                                     0x03, 0x34, 0x00, 0x00};
+    const uint64_t s0[] = {0x401136, 0x401200, 0x7f0000029d90};
+    const uint64_t s1[] = {0x401150, 0x401200, 0x7f0000029d90};
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    lg_tb_stack(tb, s0, 3);
+    lg_tb_stack(tb, s1, 3);
+    size_t len;
+    uint8_t *p = payload_of(tb, "exstacks", LG_SEC_STACKS, &len);
+    assert_true(len == sizeof(want) && memcmp(p, want, len) == 0);
+    free(p);
+    lg_tb_free(tb);
+}
+
+/* Stacks of every depth relation to the one before (deeper, shallower,
+ * empty) load as written, in version 2 as in version 1. */
+static void test_trace_read_packed_stacks_round_trip(void **state)
+{
+    (void)state;
+    char path[512], err[512];
+    const uint64_t a[] = {0x401000, 0x402000, 0x403000, 0x7f0000001000};
+    const uint64_t b[] = {0x405000, 0x7f0000001000};
+    const uint64_t c[] = {0xffffffffffffff00ull, 0x10, 0x401000, 0x402000, 0x403000, 0x1};
+    lg_test_path(path, sizeof(path), "pkstacks");
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    lg_tb_stack(tb, a, 4);
+    lg_tb_stack(tb, b, 2);
+    lg_tb_stack(tb, a, 0);
+    lg_tb_stack(tb, c, 6);
+    lg_tb_stack(tb, a, 4);
+    assert_int_equal(lg_tb_write(tb, path), 0);
+    lg_tb_free(tb);
+    struct lg_proc_trace *t;
+    assert_int_equal(lg_trace_load(path, &t, err, sizeof(err)), 0);
+    const struct lg_snap *s = &t->snaps[0];
+    assert_true(s->nstacks == 5 && s->stacks[0].depth == 4 && s->stacks[1].depth == 2 &&
+                s->stacks[2].depth == 0 && s->stacks[3].depth == 6 && s->stacks[4].depth == 4 &&
+                memcmp(s->stacks[0].pcs, a, sizeof(a)) == 0 &&
+                memcmp(s->stacks[1].pcs, b, sizeof(b)) == 0 &&
+                memcmp(s->stacks[3].pcs, c, sizeof(c)) == 0 &&
+                memcmp(s->stacks[4].pcs, a, sizeof(a)) == 0);
+    lg_trace_free(t);
+    unlink(path);
+}
+
+/* A stack deeper than the bytes left in its section is refused before its
+ * frames are read. */
+static void test_trace_read_packed_stack_depth_past_payload_rejected(void **state)
+{
+    (void)state;
+    char path[512], err[512], want[700];
+    size_t len;
+    lg_test_path(path, sizeof(path), "pkdepth");
+    uint8_t *buf = small_bytes(path, &len);
+    size_t at = find_section(buf, len, LG_SEC_STACKS) + sizeof(struct lg_section_header);
+    buf[at + 8] = 0x7f;                 /* stack 0: depth 127 */
+    put_file(path, buf, len);
+    assert_true(try_load(path, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), "%s: corrupt stack table at offset %zu (record runs past its section)",
+             path, at + 8);
+    assert_string_equal(err, want);
     free(buf);
     unlink(path);
+}
+
+/* The trace with its BLOCKS payload replaced by these bytes (a multiple of
+ * 8); *body is the payload's file offset. */
+static void blocks_payload(const char *path, const uint8_t *payload, size_t plen, size_t *body)
+{
+    size_t len;
+    uint8_t *buf = small_bytes(path, &len);
+    size_t at = find_section(buf, len, LG_SEC_BLOCKS);
+    assert_true(at > 0 && plen % 8 == 0);
+    struct lg_section_header h;
+    memcpy(&h, buf + at, sizeof(h));
+    size_t rest = at + sizeof(h) + h.length;
+    h.length = plen;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_true(fwrite(buf, 1, at, f) == at && fwrite(&h, sizeof(h), 1, f) == 1 &&
+                fwrite(payload, 1, plen, f) == plen &&
+                fwrite(buf + rest, 1, len - rest, f) == len - rest);
+    fclose(f);
+    free(buf);
+    *body = at + sizeof(h);
+}
+
+/* loading a trace whose BLOCKS payload is these bytes fails with
+ * "corrupt block table at offset <body + at> (why)" */
+static void expect_packed_error(const char *name, const uint8_t *payload, size_t plen, size_t at,
+                                const char *why)
+{
+    char path[512], err[512], want[700];
+    size_t body;
+    lg_test_path(path, sizeof(path), name);
+    blocks_payload(path, payload, plen, &body);
+    assert_true(try_load(path, err, sizeof(err)) < 0);
+    snprintf(want, sizeof(want), "%s: corrupt block table at offset %zu (%s)", path, body + at, why);
+    assert_string_equal(err, want);
+    unlink(path);
+}
+
+/* A record count beyond one byte per record of the payload is refused
+ * before anything is allocated. */
+static void test_trace_read_packed_count_too_large_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {9, 0, 0, 0, 0, 0, 0, 0};   /* 9 records in 8 bytes */
+    expect_packed_error("pkcount", p, sizeof(p), 0, "record count larger than the section holds");
+}
+
+/* A packed section too short to hold its count is refused. */
+static void test_trace_read_packed_no_count_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[8] = {0};
+    expect_packed_error("pknocount", p, 0, 0, "record count larger than the section holds");
+}
+
+/* A varint still running at the end of the payload is refused. */
+static void test_trace_read_packed_varint_past_payload_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {8, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+    expect_packed_error("pkpast", p, sizeof(p), 8, "record runs past its section");
+}
+
+/* A varint with a needless trailing zero byte is refused. */
+static void test_trace_read_packed_overlong_varint_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x82, 0x00};
+    expect_packed_error("pkoverlong", p, sizeof(p), 8, "overlong varint");
+}
+
+/* A delta of 2^32 in a 4-byte field (the stack id) is refused. */
+static void test_trace_read_packed_value_too_wide_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x80, 0x80, 0x80, 0x80, 0x10};
+    expect_packed_error("pkwide", p, sizeof(p), 8, "value does not fit its field");
+}
+
+/* A varint past 64 bits in an 8-byte field (the address) is refused. */
+static void test_trace_read_packed_value_past_64_bits_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[24] = {1, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
+                           0xff, 0xff, 0xff, 0xff, 0x02};
+    expect_packed_error("pk64", p, sizeof(p), 8, "value does not fit its field");
+}
+
+/* A map bit past the record's fields (a block has 4) is refused. */
+static void test_trace_read_packed_unknown_field_bit_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x10};
+    expect_packed_error("pkbit", p, sizeof(p), 8, "field bit past the record's fields");
+}
+
+/* A field marked changed by a zero delta is refused (one encoding per
+ * record). */
+static void test_trace_read_packed_zero_delta_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+    expect_packed_error("pkzero", p, sizeof(p), 8, "field marked changed by zero");
+}
+
+/* A non-zero byte after the records is refused, at its offset. */
+static void test_trace_read_packed_trailing_garbage_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[16] = {1, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 7};
+    expect_packed_error("pktrail", p, sizeof(p), 12, "bytes after the records are not zero padding");
+}
+
+/* Eight zero bytes after the records are more than padding. */
+static void test_trace_read_packed_long_padding_rejected(void **state)
+{
+    (void)state;
+    const uint8_t p[24] = {1, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02};
+    expect_packed_error("pkpad", p, sizeof(p), 10, "bytes after the records are not zero padding");
 }
 
 /* A last snapshot without its end marker: the complete ones load, and the
@@ -464,6 +759,22 @@ int main(void)
         cmocka_unit_test(test_trace_read_huge_stack_depth_rejected),
         cmocka_unit_test(test_trace_read_huge_section_length_rejected),
         cmocka_unit_test(test_trace_read_edge_out_of_range_rejected),
+        cmocka_unit_test(test_trace_read_pack_layouts_cover_records),
+        cmocka_unit_test(test_trace_read_v1_and_v2_same_records),
+        cmocka_unit_test(test_trace_read_packed_blocks_example_bytes),
+        cmocka_unit_test(test_trace_read_packed_stacks_example_bytes),
+        cmocka_unit_test(test_trace_read_packed_stacks_round_trip),
+        cmocka_unit_test(test_trace_read_packed_stack_depth_past_payload_rejected),
+        cmocka_unit_test(test_trace_read_packed_count_too_large_rejected),
+        cmocka_unit_test(test_trace_read_packed_no_count_rejected),
+        cmocka_unit_test(test_trace_read_packed_varint_past_payload_rejected),
+        cmocka_unit_test(test_trace_read_packed_overlong_varint_rejected),
+        cmocka_unit_test(test_trace_read_packed_value_too_wide_rejected),
+        cmocka_unit_test(test_trace_read_packed_value_past_64_bits_rejected),
+        cmocka_unit_test(test_trace_read_packed_unknown_field_bit_rejected),
+        cmocka_unit_test(test_trace_read_packed_zero_delta_rejected),
+        cmocka_unit_test(test_trace_read_packed_trailing_garbage_rejected),
+        cmocka_unit_test(test_trace_read_packed_long_padding_rejected),
         cmocka_unit_test(test_trace_read_incomplete_last_snapshot_kept_complete),
         cmocka_unit_test(test_trace_read_only_snapshot_incomplete_fails),
         cmocka_unit_test(test_trace_read_missing_file_says_so),

@@ -1,7 +1,9 @@
 /* trace_builder.c - synthetic traces for the CLI's tests (trace_builder.h).
  * Owns growable arrays of every record kind and writes them out section by
- * section, each payload padded to 8 bytes, exactly as lg_trace.h lays out. */
+ * section, each payload padded to 8 bytes, exactly as lg_trace.h lays out;
+ * record sections packed with lg_pack.h's encoder in version 2. */
 #include "trace_builder.h"
+#include "lg_pack.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@ struct lg_tb {
     uint32_t global_region;
     uint64_t next_addr;
     enum lg_tb_epochs_form epochs;
+    uint32_t version;                 /* format version to write */
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -83,6 +86,7 @@ struct lg_tb *lg_tb_new(uint32_t pid, const char *exe)
     tb->begin.time_ns = 2000000000ull;
     tb->global_region = LG_NONE;
     tb->next_addr = 0x100000;
+    tb->version = LG_TRACE_VERSION;
     return tb;
 }
 
@@ -170,6 +174,11 @@ void lg_tb_stack_epoch(struct lg_tb *tb, uint32_t stack, uint32_t epoch)
     tb->stacks.v[stack].epoch = epoch;
     if (tb->epochs == LG_TB_EPOCHS_NONE)
         tb->epochs = LG_TB_EPOCHS_GOOD;
+}
+
+void lg_tb_format_version(struct lg_tb *tb, uint32_t version)
+{
+    tb->version = version;
 }
 
 void lg_tb_epochs_form(struct lg_tb *tb, enum lg_tb_epochs_form form)
@@ -338,6 +347,25 @@ static void section_raw(struct wbuf *out, uint32_t tag, const void *data, size_t
     section(out, tag, &p);
 }
 
+/* a record section: packed (version 2) or the array as it is (version 1) */
+static void records(struct lg_tb *tb, struct wbuf *out, uint32_t tag, const void *recs,
+                    size_t n, size_t size)
+{
+    if (tb->version < 2) {
+        section_raw(out, tag, recs, n * size);
+        return;
+    }
+    const struct lg_pack_layout *l = lg_pack_layout(tag);
+    struct wbuf p = {0};
+    uint8_t prev[LG_PACK_MAX_RECORD] = {0}, rec[LG_PACK_MAX_BYTES];
+    uint64_t count = n;
+    put(&p, &count, sizeof(count));
+    for (size_t i = 0; i < n; i++)
+        put(&p, rec, lg_pack_record(l, prev, (const uint8_t *)recs + i * size, rec));
+    section(out, tag, &p);
+    free(p.p);
+}
+
 /* EPOCHS in the form tb->epochs asks for */
 static void epochs(struct lg_tb *tb, struct wbuf *out)
 {
@@ -382,22 +410,38 @@ static void snapshot(struct lg_tb *tb, struct wbuf *out, uint32_t seq, bool with
     section(out, LG_SEC_MODULES, &p);
 
     p.n = 0;
-    for (size_t i = 0; i < tb->stacks.n; i++) {
-        struct lg_stack s = {tb->stacks.v[i].depth, 0};
-        put(&p, &s, sizeof(s));
-        put(&p, tb->stacks.v[i].pcs, s.depth * sizeof(uint64_t));
+    if (tb->version < 2) {
+        for (size_t i = 0; i < tb->stacks.n; i++) {
+            struct lg_stack s = {tb->stacks.v[i].depth, 0};
+            put(&p, &s, sizeof(s));
+            put(&p, tb->stacks.v[i].pcs, s.depth * sizeof(uint64_t));
+        }
+    } else {
+        uint64_t count = tb->stacks.n, last = 0;
+        const uint64_t *prev = NULL;
+        uint32_t prevdepth = 0;
+        uint8_t v[10];
+        put(&p, &count, sizeof(count));
+        for (size_t i = 0; i < tb->stacks.n; i++) {
+            const struct tb_stk *s = &tb->stacks.v[i];
+            put(&p, v, lg_pack_uleb(s->depth, v));
+            for (uint32_t k = 0; k < s->depth; k++)
+                put(&p, v, lg_pack_frame(prev, prevdepth, s->depth, k, s->pcs[k], &last, v));
+            prev = s->pcs;
+            prevdepth = s->depth;
+        }
     }
     section(out, LG_SEC_STACKS, &p);
     free(p.p);
     if (tb->epochs != LG_TB_EPOCHS_NONE && tb->epochs != LG_TB_EPOCHS_BEFORE_MODULES)
         epochs(tb, out);
 
-    section_raw(out, LG_SEC_BLOCKS, tb->blocks.v, tb->blocks.n * sizeof(struct lg_block));
-    section_raw(out, LG_SEC_OBJECTS, tb->objects.v, tb->objects.n * sizeof(struct lg_object));
-    section_raw(out, LG_SEC_EDGES, tb->edges.v, tb->edges.n * sizeof(struct lg_edge));
-    section_raw(out, LG_SEC_REGIONS, tb->regions.v, tb->regions.n * sizeof(struct lg_region));
-    section_raw(out, LG_SEC_ROOTS, tb->roots.v, tb->roots.n * sizeof(struct lg_root));
-    section_raw(out, LG_SEC_HISTORY, tb->history.v, tb->history.n * sizeof(struct lg_history));
+    records(tb, out, LG_SEC_BLOCKS, tb->blocks.v, tb->blocks.n, sizeof(struct lg_block));
+    records(tb, out, LG_SEC_OBJECTS, tb->objects.v, tb->objects.n, sizeof(struct lg_object));
+    records(tb, out, LG_SEC_EDGES, tb->edges.v, tb->edges.n, sizeof(struct lg_edge));
+    records(tb, out, LG_SEC_REGIONS, tb->regions.v, tb->regions.n, sizeof(struct lg_region));
+    records(tb, out, LG_SEC_ROOTS, tb->roots.v, tb->roots.n, sizeof(struct lg_root));
+    records(tb, out, LG_SEC_HISTORY, tb->history.v, tb->history.n, sizeof(struct lg_history));
     if (with_end) {
         struct lg_snapshot_end end = {tb->blocks.n, tb->objects.n, tb->edges.n, tb->roots.n};
         section_raw(out, LG_SEC_SNAPSHOT_END, &end, sizeof(end));
@@ -409,7 +453,7 @@ int lg_tb_write_ex(struct lg_tb *tb, const char *path, unsigned copies, bool cut
     struct wbuf out = {0}, p = {0};
     struct lg_file_header fh;
     memcpy(fh.magic, LG_TRACE_MAGIC, LG_TRACE_MAGIC_LEN);
-    fh.version = LG_TRACE_VERSION;
+    fh.version = tb->version;
     fh.header_size = sizeof(fh);
     put(&out, &fh, sizeof(fh));
 

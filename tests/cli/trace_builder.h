@@ -1,7 +1,7 @@
 /* trace_builder.h - build synthetic leakgraph traces in tests: blocks,
  * objects, edges, roots, stacks, modules, module epochs and history, then
  * write a file in
- * the format of common/lg_trace.h. Owns its arrays (grown with realloc);
+ * the format of common/lg_trace.h (version 2 unless told otherwise). Owns its arrays (grown with realloc);
  * aborts the test program on out-of-memory, since tests have nothing to
  * recover. Blocks get increasing addresses automatically (0x10000 apart)
  * unless lg_tb_block_at() names one; addresses must be added in increasing
@@ -76,6 +76,11 @@ uint32_t lg_tb_global_interior(struct lg_tb *tb, uint32_t to);
 /* refcount history of the object in block `block` */
 void lg_tb_history(struct lg_tb *tb, uint32_t block, uint32_t event, uint32_t stack,
                    int64_t refcnt_after);
+
+/* The format version written: LG_TRACE_VERSION (2, record sections packed
+ * with lg_pack.h) unless set to 1 (fixed-size record arrays), which keeps
+ * the reader's version 1 path tested. */
+void lg_tb_format_version(struct lg_tb *tb, uint32_t version);
 
 /* Write the trace: the process section, then `copies` copies of the
  * snapshot (seq 1, 2, ...); with cut_last the last one has no SNAPSHOT_END.

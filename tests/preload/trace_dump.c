@@ -12,12 +12,15 @@
  * name or size) lost:<bytes> (lost blocks of that size) hist_incref[:<type>] hist_decref[:<type>]
  * module:<file name> (modules of that name) region_kind:<k> roots_kind:<k>
  * unmatched_increfs:<type> (increfs no later decref of the same object from
- * the same first frame outside librefcount and the shim pairs with). */
+ * the same first frame outside librefcount and the shim pairs with).
+ * Reads format version 2 (record sections and stacks packed, decoded with
+ * lg_pack.h into the version 1 layout) and version 1. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lg_pack.h"
 #include "lg_trace.h"
 
 #define MAX_KEYS 8192                  /* sizes:N and lost:N are a key each */
@@ -61,6 +64,64 @@ static int fail(const char *why, long off)
 {
     fprintf(stderr, "trace_dump: %s at offset %ld\n", why, off);
     return 2;
+}
+
+/* the decoded arrays of the last packed section of each tag (static, so
+ * they stay reachable until exit) */
+static void *unpacked[LG_SEC_EPOCHS + 1];
+
+/* a packed STACKS payload rewritten as version 1 lays it out */
+static int unpack_stacks(char **p, uint64_t *len, long off)
+{
+    uint64_t n, at, k = 0;
+    if (lg_pack_count((const uint8_t *)*p, *len, &n) < 0)
+        return fail("bad packed stack count", off);
+    uint32_t *depths = calloc(n + 1, sizeof *depths);
+    uint64_t *frames = calloc(*len, sizeof *frames);
+    int err = lg_unpack_stacks((const uint8_t *)*p, *len, n, depths, frames, &at);
+    if (err < 0) {
+        fprintf(stderr, "trace_dump: %s\n", lg_pack_strerror(err));
+        return fail("bad packed stack table", off + 16 + (long)at);
+    }
+    uint64_t total = 0;
+    for (uint64_t i = 0; i < n; i++)
+        total += depths[i];
+    free(unpacked[LG_SEC_STACKS]);
+    char *q = unpacked[LG_SEC_STACKS] = calloc(n * 8 + total * 8 + 8, 1);
+    *p = q;
+    for (uint64_t i = 0; i < n; i++) {
+        struct lg_stack s = {depths[i], 0};
+        memcpy(q, &s, sizeof s);
+        memcpy(q + sizeof s, frames + k, 8 * (size_t)depths[i]);
+        q += sizeof s + 8 * (size_t)depths[i];
+        k += depths[i];
+    }
+    *len = (uint64_t)(q - *p);
+    free(depths);
+    free(frames);
+    return 0;
+}
+
+/* a packed payload decoded into records of the version 1 structs: *p and
+ * *len then describe the array, as in a version 1 trace */
+static int unpack(uint32_t tag, char **p, uint64_t *len, long off)
+{
+    if (tag == LG_SEC_STACKS)
+        return unpack_stacks(p, len, off);
+    const struct lg_pack_layout *l = lg_pack_layout(tag);
+    uint64_t n, at;
+    if (lg_pack_count((const uint8_t *)*p, *len, &n) < 0)
+        return fail("bad packed record count", off);
+    free(unpacked[tag]);
+    unpacked[tag] = calloc(n + 1, l->size);
+    int err = lg_unpack_section(l, (const uint8_t *)*p, *len, n, unpacked[tag], &at);
+    if (err < 0) {
+        fprintf(stderr, "trace_dump: %s\n", lg_pack_strerror(err));
+        return fail("bad packed section", off + 16 + (long)at);
+    }
+    *p = unpacked[tag];
+    *len = n * l->size;
+    return 0;
 }
 
 static uint64_t key_of(const uint64_t *keys, size_t n, uint32_t stack)
@@ -149,7 +210,7 @@ int main(int argc, char **argv)
         return fail("short read", 0);
     fclose(f);
     struct lg_file_header *fh = (void *)data;
-    if (size < 16 || memcmp(fh->magic, LG_TRACE_MAGIC, 8) != 0 || fh->version != LG_TRACE_VERSION)
+    if (size < 16 || memcmp(fh->magic, LG_TRACE_MAGIC, 8) != 0 || (fh->version != LG_TRACE_VERSION && fh->version != 1))
         return fail("bad header", 0);
     long off = (long)fh->header_size;
     int expect = LG_SEC_PROCESS, snapshots = 0;
@@ -175,6 +236,9 @@ int main(int argc, char **argv)
             expect = LG_SEC_EPOCHS;     /* optional, between STACKS and BLOCKS */
         if (sh->tag != (uint32_t)expect)
             return fail("section out of order", off);
+        if (fh->version >= 2 && (lg_pack_layout(sh->tag) != NULL || sh->tag == LG_SEC_STACKS) &&
+            unpack(sh->tag, &p, &len, off))
+            return 2;
         switch (sh->tag) {
         case LG_SEC_PROCESS:
             set("pid", ((struct lg_process *)p)->pid);
@@ -400,7 +464,7 @@ int main(int argc, char **argv)
         expect = sh->tag == LG_SEC_SNAPSHOT_END ? LG_SEC_SNAPSHOT_BEGIN
                : sh->tag == LG_SEC_PROCESS ? LG_SEC_SNAPSHOT_BEGIN
                : sh->tag == LG_SEC_EPOCHS ? LG_SEC_BLOCKS : (int)sh->tag + 1;
-        off += 16 + (long)len;
+        off += 16 + (long)sh->length;
     }
     if (expect != LG_SEC_SNAPSHOT_BEGIN)
         printf("incomplete snapshot\n");
