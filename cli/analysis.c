@@ -121,10 +121,7 @@ static bool same_stack(const struct lg_snap *s, uint32_t a, uint32_t b, bool by_
  * NULL otherwise, or out of memory (*err). */
 static uint64_t *module_hashes(const struct lg_snap *s, int *err)
 {
-    bool unloaded = false;
-    for (uint32_t i = 0; s->module_unload != NULL && i < s->nmodules && !unloaded; i++)
-        unloaded = s->module_unload[i] != LG_NONE;
-    if (!unloaded)
+    if (!lg_snap_has_unloaded(s))
         return NULL;
     uint64_t *h = malloc(s->nmodules * sizeof *h);
     if (h == NULL) {

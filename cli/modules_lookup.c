@@ -36,6 +36,14 @@ uint32_t lg_module_of(const struct lg_snap *s, uint32_t stack, uint64_t pc)
     return loaded != LG_NONE ? loaded : by_epoch ? LG_NONE : first;
 }
 
+bool lg_snap_has_unloaded(const struct lg_snap *s)
+{
+    for (uint32_t i = 0; s->module_unload != NULL && i < s->nmodules; i++)
+        if (s->module_unload[i] != LG_NONE)
+            return true;
+    return false;
+}
+
 bool lg_same_module_file(const struct lg_snap *s, uint32_t a, uint32_t b)
 {
     if (a == b)

@@ -17,6 +17,11 @@
  * first covering one. Callers holding a return address pass pc - 1. */
 uint32_t lg_module_of(const struct lg_snap *s, uint32_t stack, uint64_t pc);
 
+/* Was some module of the snapshot unloaded (EPOCHS says so)? Only then may
+ * equal addresses lie in different modules and a frame's module depend on
+ * its stack; otherwise lg_module_of() gives the same for every stack. */
+bool lg_snap_has_unloaded(const struct lg_snap *s);
+
 /* Are modules a and b (indices, or LG_NONE) the same file at the same
  * place: equal index, or equal base, path and build id? */
 bool lg_same_module_file(const struct lg_snap *s, uint32_t a, uint32_t b);

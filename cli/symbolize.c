@@ -109,6 +109,8 @@ struct interned {
 
 struct lg_symbolizer {
     const struct lg_snap *snap;      /* borrowed */
+    bool by_stack;                   /* some module was unloaded: a frame's
+                                        module depends on its stack */
     struct mod_sess *mods;           /* snap->nmodules */
     struct cached *cache;
     struct interned *strings;
@@ -178,6 +180,7 @@ struct lg_symbolizer *lg_symbolizer_new(const struct lg_snap *snap)
     if (sym == NULL)
         return NULL;
     sym->snap = snap;
+    sym->by_stack = lg_snap_has_unloaded(snap);
     if (snap->nmodules > 0) {
         sym->mods = calloc(snap->nmodules, sizeof(*sym->mods));
         if (sym->mods == NULL)
@@ -557,17 +560,18 @@ size_t lg_symbolize_in(struct lg_symbolizer *sym, uint32_t stack, uint64_t pc,
         return 0;
     memset(&key, 0, sizeof(key));
     key.pc = pc;
-    /* Without epochs an address lies in one module whatever the stack, so
-     * the module is found on a miss only and the key's module stays
-     * LG_NONE: a hit costs one hash lookup, as it always did. Every
-     * recorded pc is a return address: look up inside the call. */
+    /* Unless a module was unloaded, an address lies in one module whatever
+     * the stack (EPOCHS or not), so the module is found on a miss only and
+     * the key's module stays LG_NONE: a hit costs one hash lookup, no scan
+     * of the module map. Every recorded pc is a return address: look up
+     * inside the call. */
     key.module = LG_NONE;
     mi = LG_NONE;
-    if (sym->snap->module_unload != NULL)
+    if (sym->by_stack)
         key.module = mi = lg_module_of(sym->snap, stack, pc > 0 ? pc - 1 : pc);
     HASH_FIND(hh, sym->cache, &key, sizeof(key), c);
     if (c == NULL) {
-        if (sym->snap->module_unload == NULL)
+        if (!sym->by_stack)
             mi = lg_module_of(sym->snap, LG_NONE, pc > 0 ? pc - 1 : pc);
         c = calloc(1, sizeof(*c));
         if (c == NULL) {

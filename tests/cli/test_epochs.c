@@ -136,6 +136,56 @@ static void test_epochs_symbolize_in_names_each_module(void **state)
     lg_tb_free(tb);
 }
 
+/* EPOCHS with a module unloaded makes frames' modules depend on stacks. */
+static void test_epochs_unloaded_module_detected(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = two_plugins("/lib/libb.so", true);
+    struct lg_loaded l;
+    lg_load(tb, "ep_has", &l);
+    assert_true(lg_snap_has_unloaded(snap_of(&l)));
+    lg_loaded_free(&l);
+    lg_tb_free(tb);
+}
+
+/* EPOCHS with every module loaded (what the shim writes for most programs)
+ * does not: the symbolizer then skips the module scan on a cache hit. */
+static void test_epochs_all_loaded_no_unloaded_module(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    lg_tb_module(tb, "/bin/prog", 0x400000, 0x500000);
+    uint32_t s0 = lg_tb_stack1(tb, 0x401000);
+    lg_tb_stack_epoch(tb, s0, 0);              /* EPOCHS, nothing unloaded */
+    lg_tb_block(tb, 10, s0, 0);
+    struct lg_loaded l;
+    lg_load(tb, "ep_none", &l);
+    assert_true(snap_of(&l)->module_unload != NULL && !lg_snap_has_unloaded(snap_of(&l)));
+    lg_loaded_free(&l);
+    lg_tb_free(tb);
+}
+
+/* With EPOCHS and nothing unloaded, one address symbolizes to its module
+ * whatever the stack, from the cache the second time. */
+static void test_epochs_all_loaded_symbolize_same_module(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = two_plugins("/lib/libb.so", false);
+    lg_tb_stack_epoch(tb, 1, 1);               /* EPOCHS, nothing unloaded */
+    struct lg_loaded l;
+    lg_load(tb, "ep_symall", &l);
+    struct lg_symbolizer *sym = lg_symbolizer_new(snap_of(&l));
+    assert_non_null(sym);
+    struct lg_frame f0[4], f1[4];
+    assert_true(lg_symbolize_in(sym, 0, PLUG_PC, f0, 4) >= 1);
+    assert_true(lg_symbolize_in(sym, 1, PLUG_PC, f1, 4) >= 1);
+    assert_true(f0[0].module != NULL && strcmp(f0[0].module, "liba.so") == 0 &&
+                f1[0].module != NULL && strcmp(f1[0].module, "liba.so") == 0);
+    lg_symbolizer_free(sym);
+    lg_loaded_free(&l);
+    lg_tb_free(tb);
+}
+
 /* Equal frames in two different modules are two loss records. */
 static void test_epochs_equal_frames_other_file_two_records(void **state)
 {
@@ -172,6 +222,9 @@ int main(void)
         cmocka_unit_test(test_epochs_no_stack_loaded_module),
         cmocka_unit_test(test_epochs_absent_first_module),
         cmocka_unit_test(test_epochs_symbolize_in_names_each_module),
+        cmocka_unit_test(test_epochs_unloaded_module_detected),
+        cmocka_unit_test(test_epochs_all_loaded_no_unloaded_module),
+        cmocka_unit_test(test_epochs_all_loaded_symbolize_same_module),
         cmocka_unit_test(test_epochs_equal_frames_other_file_two_records),
         cmocka_unit_test(test_epochs_equal_frames_same_file_one_record),
     };
