@@ -6,7 +6,6 @@
  * execl and execlp (which libc sends to the kernel through its own execve)
  * are routed through ours. Owns the shim's own path and the saved settings. */
 #include <dlfcn.h>
-#include <link.h>
 #include <errno.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -110,27 +109,27 @@ void *lg_next_symbol(const char *name)
     return f;
 }
 
-/* dlclose: remember the module first, so frames in it stay symbolizable. */
+/* dlclose: remember the loaded libraries first, so frames in the ones it
+ * unloads (the handle's, and dependencies that go with it) stay
+ * symbolizable. */
 LG_EXPORT int dlclose(void *handle)
 {
     static int (*real)(void *);
     if (real == NULL && (real = lg_next_symbol("dlclose")) == NULL)
         return -1;
-    struct link_map *lm = NULL;
-    struct lg_retiring x;
+    struct lg_retire_set set;
     bool retiring = false;
     void *volatile h = handle;          /* dlclose(NULL) is an error the real one reports */
-    if (h != NULL && atomic_load(&lg_state) == LG_READY && !lg_in_hook &&
-        dlinfo(handle, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL) {
+    if (h != NULL && atomic_load(&lg_state) == LG_READY && !lg_in_hook) {
         lg_in_hook = 1;
-        retiring = lg_modules_retire_begin((uint64_t)lm->l_addr, lm->l_name, &x);
+        retiring = lg_modules_retire_begin(&set);
         lg_in_hook = 0;
     }
     int r = real(handle);
     int real_errno = errno;
     if (retiring) {
         lg_in_hook = 1;
-        lg_modules_retire_end(&x);
+        lg_modules_retire_end(&set);
         lg_in_hook = 0;
     }
     lg_fu_forget();                     /* unwind rules of the module may be stale */

@@ -200,14 +200,18 @@ void lg_fu_forget(void);                /* fastunwind.c: after a dlclose */
 uint32_t lg_module_epoch(void);
 void lg_modules_fork_lock(void);        /* after lg_stacks_lock, before the arena's */
 void lg_modules_fork_unlock(void);
-struct lg_retiring {                    /* the module a dlclose in progress names */
+struct lg_retiring {                    /* a library a dlclose in progress may unload */
     uint64_t base, start, end;
     uint32_t path_len, build_id_len;
     char path[512];
     uint8_t build_id[64];
 };
-bool lg_modules_retire_begin(uint64_t base, const char *name, struct lg_retiring *out);
-void lg_modules_retire_end(const struct lg_retiring *x);
+struct lg_retire_set {                  /* the libraries loaded as a dlclose begins */
+    size_t n, cap, map_size;
+    struct lg_retiring *m;              /* the shim's own pages */
+};
+bool lg_modules_retire_begin(struct lg_retire_set *set);
+void lg_modules_retire_end(struct lg_retire_set *set);
 bool lg_modules_unloaded_since(uint32_t since, const uintptr_t *frames, uint32_t n);
 /* The caller's stack id, or LG_NONE, without a frame of its own: inlined
  * into the hook, so one frame fewer to unwind (each costs about 6.5 ns). */

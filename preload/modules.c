@@ -105,9 +105,9 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
  * its unload epoch: the module epoch counts the dlcloses that unloaded a
  * module, so a frame recorded before the unload is told from one of a
  * library loaded at the same address afterwards (docs/trace-format.md,
- * EPOCHS). Only the module the handle names is kept; libraries unloaded
- * along with it as its dependencies are not. At most MAX_RETIRED are kept
- * (the same library reloaded in a loop takes one). */
+ * EPOCHS). Every library a dlclose unloads is kept: the one its handle
+ * names and the dependencies that went with it. At most MAX_RETIRED are
+ * kept (the same library reloaded in a loop takes one). */
 #define MAX_RETIRED 1024
 struct retired {
     struct lg_retiring m;
@@ -134,23 +134,9 @@ uint32_t lg_module_epoch(void)
     return atomic_load_explicit(&module_epoch, memory_order_acquire);
 }
 
-struct find_ctx {
-    uint64_t base;
-    const char *name;
-    struct lg_retiring *out;            /* NULL: only whether it is loaded */
-    bool found;
-};
-
-static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
+/* One loaded module as a dlclose in progress may leave it behind. */
+static void fill_retiring(struct lg_retiring *r, const struct dl_phdr_info *info)
 {
-    struct find_ctx *c = arg;
-    if (info->dlpi_addr != c->base || info->dlpi_name == NULL ||
-        strcmp(info->dlpi_name, c->name) != 0)
-        return 0;
-    c->found = true;
-    struct lg_retiring *r = c->out;
-    if (r == NULL)
-        return 1;
     struct lg_mod m;                    /* only for read_build_id */
     memset(&m, 0, sizeof m);
     read_build_id(&m, info);
@@ -172,23 +158,73 @@ static int find_one(struct dl_phdr_info *info, size_t size, void *arg)
     memcpy(r->path, info->dlpi_name, r->path_len);
     r->build_id_len = m.build_id_len;
     memcpy(r->build_id, m.build_id, m.build_id_len);
-    c->found = r->start != UINT64_MAX;
-    return 1;
 }
 
-/* Called by the dlclose interposer before the real dlclose: reads the
- * module's extent and build id while it is there. */
-bool lg_modules_retire_begin(uint64_t base, const char *name, struct lg_retiring *out)
+/* Libraries only: the program (no name) never goes away. */
+static bool may_unload(const struct dl_phdr_info *info)
 {
-    if (name == NULL || name[0] == 0)
-        return false;
-    struct find_ctx c = {base, name, out, false};
-    dl_iterate_phdr(find_one, &c);
-    return c.found;
+    return info->dlpi_name != NULL && info->dlpi_name[0] != 0;
 }
 
-/* After the real dlclose: when the module is gone, a new epoch begins and
- * the module is kept with it as its unload epoch. */
+static int count_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    *(size_t *)arg += may_unload(info);
+    return 0;
+}
+
+static int take_one(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct lg_retire_set *set = arg;
+    if (!may_unload(info) || set->n == set->cap)
+        return 0;
+    fill_retiring(&set->m[set->n], info);
+    if (set->m[set->n].start != UINT64_MAX)
+        set->n++;
+    return 0;
+}
+
+/* Called by the dlclose interposer before the real dlclose: every library
+ * loaded now, with its extent and build id while it is there, since the
+ * dlclose may unload the handle's dependencies with it. */
+bool lg_modules_retire_begin(struct lg_retire_set *set)
+{
+    memset(set, 0, sizeof *set);
+    size_t n = 0;
+    dl_iterate_phdr(count_one, &n);
+    if (n == 0)
+        return false;
+    set->cap = n + 8;                   /* a dlopen may land meanwhile */
+    set->map_size = set->cap * sizeof *set->m;
+    set->m = lg_map_pages(set->map_size);
+    if (set->m == NULL)
+        return false;
+    dl_iterate_phdr(take_one, set);
+    return true;
+}
+
+struct still_ctx {
+    struct lg_retire_set *set;
+    uint8_t *loaded;                    /* per entry: still there */
+};
+
+static int mark_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    struct still_ctx *c = arg;
+    if (!may_unload(info))
+        return 0;
+    size_t len = strlen(info->dlpi_name);
+    for (size_t i = 0; i < c->set->n; i++) {
+        const struct lg_retiring *r = &c->set->m[i];
+        if (r->base == info->dlpi_addr && r->path_len == len &&
+            memcmp(r->path, info->dlpi_name, len) == 0)
+            c->loaded[i] = 1;
+    }
+    return 0;
+}
+
 static bool same_file(const struct lg_retiring *a, const struct lg_retiring *b)
 {
     return a->base == b->base && a->start == b->start && a->end == b->end &&
@@ -197,23 +233,13 @@ static bool same_file(const struct lg_retiring *a, const struct lg_retiring *b)
            memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
 }
 
-void lg_modules_retire_end(const struct lg_retiring *x)
+/* Under retired_lock: keep x, unloaded as of epoch. The same library
+ * unloaded again from the same place, with nothing else unloaded there in
+ * between: its entry now ends here (every stack that resolved to it still
+ * resolves to the same file), so a library reloaded in a loop keeps one
+ * entry, not one per dlclose. */
+static void keep_retired(const struct lg_retiring *x, uint32_t epoch)
 {
-    char name[sizeof x->path + 1];
-    memcpy(name, x->path, x->path_len);
-    name[x->path_len] = 0;
-    struct find_ctx c = {x->base, name, NULL, false};
-    dl_iterate_phdr(find_one, &c);
-    if (c.found)
-        return;                         /* another handle keeps it loaded */
-    lg_lock_take(&retired_lock);
-    if (retired == NULL)
-        retired = lg_arena_alloc(sizeof *retired * MAX_RETIRED);
-    uint32_t epoch = atomic_fetch_add_explicit(&module_epoch, 1, memory_order_acq_rel) + 1;
-    /* The same library unloaded again from the same place, with nothing
-     * else unloaded there in between: its entry now ends here (every stack
-     * that resolved to it still resolves to the same file), so a library
-     * reloaded in a loop keeps one entry, not one per dlclose. */
     struct retired *last = NULL;
     for (size_t i = n_retired; retired != NULL && i-- > 0 && last == NULL;)
         if (retired[i].m.start < x->end && x->start < retired[i].m.end)
@@ -222,7 +248,35 @@ void lg_modules_retire_end(const struct lg_retiring *x)
         last->unload = epoch;
     else if (retired != NULL && n_retired < MAX_RETIRED)
         retired[n_retired++] = (struct retired){*x, epoch};
-    lg_lock_drop(&retired_lock);
+}
+
+/* After the real dlclose: the libraries of the set no longer loaded (the
+ * handle's, and any dependency that went with it) are kept, and a new
+ * module epoch begins with this dlclose as their unload epoch. */
+void lg_modules_retire_end(struct lg_retire_set *set)
+{
+    uint8_t *loaded = lg_map_pages(set->n + 1);
+    if (loaded != NULL) {
+        struct still_ctx c = {set, loaded};
+        dl_iterate_phdr(mark_loaded, &c);
+        size_t gone = 0;
+        for (size_t i = 0; i < set->n; i++)
+            gone += !loaded[i];
+        if (gone > 0) {
+            lg_lock_take(&retired_lock);
+            if (retired == NULL)
+                retired = lg_arena_alloc(sizeof *retired * MAX_RETIRED);
+            uint32_t epoch = atomic_fetch_add_explicit(&module_epoch, 1, memory_order_acq_rel) + 1;
+            for (size_t i = 0; i < set->n; i++)
+                if (!loaded[i])
+                    keep_retired(&set->m[i], epoch);
+            lg_lock_drop(&retired_lock);
+        }
+        lg_unmap_pages(loaded, set->n + 1);
+    }
+    lg_unmap_pages(set->m, set->map_size);
+    set->m = NULL;
+    set->n = 0;
 }
 
 /* Whether a frame recorded in epoch `since` may have lain in a module
