@@ -3,7 +3,7 @@
  * tests/preload/trace_dump.c). Owns the per-record field tables, the one
  * record encoder (lg_pack_record) and decoder (lg_unpack_section), and the
  * stack table's (lg_pack_frame, lg_unpack_stacks; see STACKS below).
- * docs/trace-format.md "Packed record sections" is the same in prose.
+ * docs/trace-format.md "Packed sections (version 2)" is the same in prose.
  *
  * A packed section (BLOCKS, OBJECTS, EDGES, REGIONS, ROOTS, HISTORY in a
  * version 2 file) holds the same records as in version 1, encoded as
@@ -11,22 +11,26 @@
  *   payload := count:u64 record[count] zero[0..7]
  *   record  := map:u8 varint[popcount(map)]
  *
- * Bit i of map says that field i of the layout below differs from the same
- * field of the previous record of the section (the first record's previous
- * record is all zero). For each set bit, in field order, follows the
- * field's delta: (this - previous) modulo 2^(8 * width), read as a signed
- * integer of that width, zigzag-mapped (0, -1, 1, -2 ... to 0, 1, 2, 3 ...)
- * and written as unsigned LEB128 (7 bits a byte, least significant first,
- * high bit set on every byte but the last). Because deltas wrap at the
- * field's width, a field's signedness never matters: LG_NONE after 5 is a
- * delta of -6, one byte.
+ * Each field has a prediction from the two records before it in the
+ * section (all zero before the first), by the field's rule in the table
+ * below: PREV, the previous record's value; STRIDE, that value plus the
+ * step between the two records before (the slots of a pointer array); AFTER,
+ * the previous record's value plus another of its fields (a block's
+ * address after the previous block's address and size). Bit i of map says
+ * that field i differs from its prediction. For each set bit, in field
+ * order, follows the field's residual: (value - prediction) modulo
+ * 2^(8 * width), read as a signed integer of that width, zigzag-mapped
+ * (0, -1, 1, -2 ... to 0, 1, 2, 3 ...) and written as unsigned LEB128 (7
+ * bits a byte, least significant first, high bit set on every byte but the
+ * last). Because residuals wrap at the field's width, a field's signedness
+ * never matters: LG_NONE after 5 is -6, one byte.
  *
  * The encoding is canonical; a decoder rejects anything else: a set bit
- * whose delta is zero, a varint with a needless trailing zero byte, a delta
- * wider than its field, a map bit past the layout's fields, a record or a
- * varint that runs past the payload, and trailing bytes other than fewer
- * than 8 zeros. All functions are static: each user compiles its own copy
- * of the same code. */
+ * whose residual is zero, a varint with a needless trailing zero byte, a
+ * residual wider than its field, a map bit past the layout's fields, a
+ * record or a varint that runs past the payload, and trailing bytes other
+ * than fewer than 8 zeros. All functions are static: each user compiles its
+ * own copy of the same code. */
 #ifndef LG_PACK_H
 #define LG_PACK_H
 
@@ -36,13 +40,24 @@
 
 #include "lg_trace.h"
 
+/* the encoder's pieces, inlined where a caller passes a constant layout */
+#define LG_PACK_INLINE static inline __attribute__((always_inline))
+
 #define LG_PACK_MAX_FIELDS 8            /* one map byte */
 #define LG_PACK_MAX_RECORD 32           /* the largest record (lg_object, lg_region) */
 #define LG_PACK_MAX_BYTES (1 + LG_PACK_MAX_FIELDS * 10)  /* one record, encoded */
 
+enum lg_pack_rule {                     /* how a field is predicted */
+    LG_PACK_PREV,                       /* the previous record's value */
+    LG_PACK_STRIDE,                     /* previous + (previous - the one before) */
+    LG_PACK_AFTER,                      /* previous + the previous record's field `with` */
+};
+
 struct lg_pack_field {
     uint8_t offset;                     /* in the record struct */
     uint8_t width;                      /* 4 or 8 bytes */
+    uint8_t rule;                       /* enum lg_pack_rule */
+    uint8_t with;                       /* LG_PACK_AFTER: that field's index */
 };
 
 struct lg_pack_layout {
@@ -52,25 +67,29 @@ struct lg_pack_layout {
     struct lg_pack_field fields[LG_PACK_MAX_FIELDS];   /* map bit i is fields[i] */
 };
 
-#define LG_PACK_F(type, name) {offsetof(struct type, name), sizeof(((struct type *)0)->name)}
+#define LG_PACK_FIELD(type, name, rule, with) \
+    {offsetof(struct type, name), sizeof(((struct type *)0)->name), rule, with}
+#define LG_PACK_F(type, name) LG_PACK_FIELD(type, name, LG_PACK_PREV, 0)
+#define LG_PACK_S(type, name) LG_PACK_FIELD(type, name, LG_PACK_STRIDE, 0)
 
-/* Every byte of each record is in exactly one field (tests/cli checks). */
+/* Every byte of each record is in exactly one field (tests/cli checks).
+ * preload/writer.c knows BLOCKS and EDGES by their places here. */
 static const struct lg_pack_layout lg_pack_layouts[] = {
     {LG_SEC_BLOCKS, sizeof(struct lg_block), 4,
-     {LG_PACK_F(lg_block, address), LG_PACK_F(lg_block, size), LG_PACK_F(lg_block, stack),
+     {LG_PACK_FIELD(lg_block, address, LG_PACK_AFTER, 1), LG_PACK_F(lg_block, size), LG_PACK_F(lg_block, stack),
       LG_PACK_F(lg_block, flags)}},
     {LG_SEC_OBJECTS, sizeof(struct lg_object), 6,
      {LG_PACK_F(lg_object, address), LG_PACK_F(lg_object, block),
       LG_PACK_F(lg_object, type_name), LG_PACK_F(lg_object, refcnt),
       LG_PACK_F(lg_object, flags), LG_PACK_F(lg_object, world)}},
     {LG_SEC_EDGES, sizeof(struct lg_edge), 6,
-     {LG_PACK_F(lg_edge, from), LG_PACK_F(lg_edge, to), LG_PACK_F(lg_edge, offset),
+     {LG_PACK_F(lg_edge, from), LG_PACK_S(lg_edge, to), LG_PACK_S(lg_edge, offset),
       LG_PACK_F(lg_edge, field), LG_PACK_F(lg_edge, kind), LG_PACK_F(lg_edge, reserved)}},
     {LG_SEC_REGIONS, sizeof(struct lg_region), 6,
      {LG_PACK_F(lg_region, start), LG_PACK_F(lg_region, end), LG_PACK_F(lg_region, kind),
       LG_PACK_F(lg_region, name), LG_PACK_F(lg_region, thread), LG_PACK_F(lg_region, module)}},
     {LG_SEC_ROOTS, sizeof(struct lg_root), 5,
-     {LG_PACK_F(lg_root, slot), LG_PACK_F(lg_root, region), LG_PACK_F(lg_root, to),
+     {LG_PACK_S(lg_root, slot), LG_PACK_F(lg_root, region), LG_PACK_F(lg_root, to),
       LG_PACK_F(lg_root, kind), LG_PACK_F(lg_root, reserved)}},
     {LG_SEC_HISTORY, sizeof(struct lg_history), 5,
      {LG_PACK_F(lg_history, object), LG_PACK_F(lg_history, event), LG_PACK_F(lg_history, stack),
@@ -90,7 +109,7 @@ static inline const struct lg_pack_layout *lg_pack_layout(uint32_t tag)
     return NULL;
 }
 
-static inline uint64_t lg_pack_get(const uint8_t *rec, struct lg_pack_field f)
+LG_PACK_INLINE uint64_t lg_pack_get(const uint8_t *rec, struct lg_pack_field f)
 {
     if (f.width == 8) {
         uint64_t v;
@@ -102,7 +121,7 @@ static inline uint64_t lg_pack_get(const uint8_t *rec, struct lg_pack_field f)
     return v;
 }
 
-static inline void lg_pack_set(uint8_t *rec, struct lg_pack_field f, uint64_t v)
+LG_PACK_INLINE void lg_pack_set(uint8_t *rec, struct lg_pack_field f, uint64_t v)
 {
     if (f.width == 8) {
         memcpy(rec + f.offset, &v, 8);
@@ -117,14 +136,14 @@ enum lg_pack_error {
     LG_PACK_E_COUNT = -1,               /* count larger than the payload can hold */
     LG_PACK_E_SHORT = -2,               /* a record runs past the payload */
     LG_PACK_E_MAP = -3,                 /* a map bit past the layout's fields */
-    LG_PACK_E_ZERO = -4,                /* a field marked changed with a zero delta */
+    LG_PACK_E_ZERO = -4,                /* a field marked changed with a zero residual */
     LG_PACK_E_OVERLONG = -5,            /* a varint with a needless trailing zero byte */
-    LG_PACK_E_RANGE = -6,               /* a delta wider than its field */
+    LG_PACK_E_RANGE = -6,               /* a residual wider than its field */
     LG_PACK_E_TRAILING = -7,            /* bytes after the records besides zero padding */
 };
 
 /* Unsigned LEB128 of v into out (10 bytes at most); returns its length. */
-static inline size_t lg_pack_uleb(uint64_t v, uint8_t *out)
+LG_PACK_INLINE size_t lg_pack_uleb(uint64_t v, uint8_t *out)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -158,7 +177,7 @@ static inline int lg_unpack_uleb(const uint8_t *p, uint64_t len, uint64_t *off, 
     return LG_PACK_OK;
 }
 
-static inline uint64_t lg_pack_zigzag(uint64_t d)        /* d: a 64-bit delta */
+LG_PACK_INLINE uint64_t lg_pack_zigzag(uint64_t d)        /* d: a 64-bit delta */
 {
     return (d << 1) ^ (0 - (d >> 63));
 }
@@ -168,16 +187,45 @@ static inline uint64_t lg_unpack_zigzag(uint64_t z)      /* wraps at any width *
     return (z >> 1) ^ (0 - (z & 1));
 }
 
-/* Encodes rec against *prev (the previous record of the section, zeros
- * before the first) into out, which holds LG_PACK_MAX_BYTES; then copies
- * rec to prev. Returns the bytes written. */
-static inline size_t lg_pack_record(const struct lg_pack_layout *l, void *prev, const void *rec,
-                                    uint8_t *out)
+/* The two records before the next one of a section; zero it at the start. */
+struct lg_pack_state {
+    uint8_t prev[LG_PACK_MAX_RECORD];
+    uint8_t prev2[LG_PACK_MAX_RECORD];
+};
+
+/* Field i's prediction for the next record (wider than the field: the
+ * caller keeps the field's low bits). */
+LG_PACK_INLINE uint64_t lg_pack_predict(const struct lg_pack_layout *l, uint32_t i,
+                                       const struct lg_pack_state *st)
+{
+    struct lg_pack_field f = l->fields[i];
+    uint64_t p = lg_pack_get(st->prev, f);
+    switch (f.rule) {
+    case LG_PACK_STRIDE:
+        return p + (p - lg_pack_get(st->prev2, f));
+    case LG_PACK_AFTER:
+        return p + lg_pack_get(st->prev, l->fields[f.with]);
+    default:
+        return p;
+    }
+}
+
+LG_PACK_INLINE void lg_pack_advance(const struct lg_pack_layout *l, struct lg_pack_state *st,
+                                   const void *rec)
+{
+    memcpy(st->prev2, st->prev, sizeof(st->prev));
+    memcpy(st->prev, rec, l->size);
+}
+
+/* Encodes rec after the records in *st into out, which holds
+ * LG_PACK_MAX_BYTES, and advances *st. Returns the bytes written. */
+LG_PACK_INLINE size_t lg_pack_record(const struct lg_pack_layout *l, struct lg_pack_state *st,
+                                    const void *rec, uint8_t *out)
 {
     uint8_t *p = out + 1, map = 0;
     for (uint32_t i = 0; i < l->nfields; i++) {
         struct lg_pack_field f = l->fields[i];
-        uint64_t d = lg_pack_get(rec, f) - lg_pack_get(prev, f), z;
+        uint64_t d = lg_pack_get(rec, f) - lg_pack_predict(l, i, st), z;
         if (f.width == 8) {
             if (d == 0)
                 continue;
@@ -192,7 +240,7 @@ static inline size_t lg_pack_record(const struct lg_pack_layout *l, void *prev, 
         p += lg_pack_uleb(z, p);
     }
     out[0] = map;
-    memcpy(prev, rec, l->size);
+    lg_pack_advance(l, st, rec);
     return (size_t)(p - out);
 }
 
@@ -248,9 +296,10 @@ static inline int lg_unpack_padding(const uint8_t *payload, uint64_t len, uint64
 static inline int lg_unpack_section(const struct lg_pack_layout *l, const uint8_t *payload,
                                     uint64_t len, uint64_t count, void *out, uint64_t *err_off)
 {
-    uint8_t prev[LG_PACK_MAX_RECORD] = {0};
+    struct lg_pack_state st;
     uint8_t *rec = out;
     uint64_t off = 8;
+    memset(&st, 0, sizeof(st));
     for (uint64_t n = 0; n < count; n++, rec += l->size) {
         *err_off = off;
         if (off >= len)
@@ -258,11 +307,11 @@ static inline int lg_unpack_section(const struct lg_pack_layout *l, const uint8_
         uint8_t map = payload[off++];
         if (map >> l->nfields)
             return LG_PACK_E_MAP;
-        memcpy(rec, prev, l->size);
         for (uint32_t i = 0; i < l->nfields; i++) {
+            struct lg_pack_field f = l->fields[i];
+            lg_pack_set(rec, f, lg_pack_predict(l, i, &st));
             if (!(map & (1u << i)))
                 continue;
-            struct lg_pack_field f = l->fields[i];
             uint64_t z;
             int err = lg_unpack_uleb(payload, len, &off, &z);
             if (err < 0)
@@ -273,7 +322,7 @@ static inline int lg_unpack_section(const struct lg_pack_layout *l, const uint8_
                 return LG_PACK_E_RANGE;
             lg_pack_set(rec, f, lg_pack_get(rec, f) + lg_unpack_zigzag(z));
         }
-        memcpy(prev, rec, l->size);
+        lg_pack_advance(l, &st, rec);
     }
     return lg_unpack_padding(payload, len, off, err_off);
 }

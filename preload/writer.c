@@ -231,7 +231,7 @@ void lg_out_end(uint64_t at)
 
 static const struct lg_pack_layout *pack_layout;   /* the open one, or NULL */
 static uint64_t pack_count;
-static uint8_t pack_prev[LG_PACK_MAX_RECORD];
+static struct lg_pack_state pack_state;
 /* STACKS: the previous stack's frames stay valid (stacks.c never changes
  * or frees a published stack) */
 static const uint64_t *stack_prev;
@@ -244,7 +244,7 @@ uint64_t lg_out_begin_packed(uint32_t tag)
     uint64_t at = lg_out_begin(tag);
     pack_layout = lg_pack_layout(tag);
     pack_count = 0;
-    memset(pack_prev, 0, sizeof pack_prev);
+    memset(&pack_state, 0, sizeof pack_state);
     stack_prev = NULL;
     stack_prev_depth = 0;
     stack_last = 0;
@@ -252,15 +252,28 @@ uint64_t lg_out_begin_packed(uint32_t tag)
     return at;
 }
 
+/* one record with layout l; called with a constant l, so the compiler
+ * unrolls the field loop for each layout */
+static inline __attribute__((always_inline)) void put_record(const struct lg_pack_layout *l,
+                                                             const void *rec)
+{
+    if (BUF_SIZE - buf_len < LG_PACK_MAX_BYTES) {
+        uint8_t tmp[LG_PACK_MAX_BYTES];
+        lg_out_write(tmp, lg_pack_record(l, &pack_state, rec, tmp));
+    } else
+        buf_len += lg_pack_record(l, &pack_state, rec, (uint8_t *)buf + buf_len);
+}
+
 void lg_out_record(const void *rec)
 {
     if (failed || fd < 0)
         return;
-    if (BUF_SIZE - buf_len < LG_PACK_MAX_BYTES) {
-        uint8_t tmp[LG_PACK_MAX_BYTES];
-        lg_out_write(tmp, lg_pack_record(pack_layout, pack_prev, rec, tmp));
-    } else
-        buf_len += lg_pack_record(pack_layout, pack_prev, rec, (uint8_t *)buf + buf_len);
+    if (pack_layout == &lg_pack_layouts[0])          /* BLOCKS and EDGES: millions */
+        put_record(&lg_pack_layouts[0], rec);
+    else if (pack_layout == &lg_pack_layouts[2])
+        put_record(&lg_pack_layouts[2], rec);
+    else
+        put_record(pack_layout, rec);
     pack_count++;
 }
 

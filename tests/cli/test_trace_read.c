@@ -250,7 +250,8 @@ static void test_trace_read_edge_out_of_range_rejected(void **state)
 
 /* ---- version 1 and packed records (version 2) ------------------------------ */
 
-/* Every field table of lg_pack.h covers its record, each byte once. */
+/* Every field table of lg_pack.h covers its record, each byte once, and
+ * predicts from fields it has. */
 static void test_trace_read_pack_layouts_cover_records(void **state)
 {
     (void)state;
@@ -258,9 +259,11 @@ static void test_trace_read_pack_layouts_cover_records(void **state)
     for (size_t i = 0; i < LG_PACK_NLAYOUTS; i++) {
         const struct lg_pack_layout *l = &lg_pack_layouts[i];
         uint8_t covered[LG_PACK_MAX_RECORD] = {0};
-        for (uint32_t k = 0; k < l->nfields; k++)
+        for (uint32_t k = 0; k < l->nfields; k++) {
             for (uint32_t b = 0; b < l->fields[k].width; b++)
                 covered[l->fields[k].offset + b]++;
+            bad += l->fields[k].rule == LG_PACK_AFTER && l->fields[k].with >= l->nfields;
+        }
         for (uint32_t b = 0; b < l->size; b++)
             bad += covered[b] != 1;
     }
@@ -340,8 +343,8 @@ static void test_trace_read_packed_blocks_example_bytes(void **state)
     (void)state;
     static const uint8_t want[32] = {3, 0, 0, 0, 0, 0, 0, 0,
                                      0x03, 0xa0, 0x80, 0x80, 0x80, 0xc2, 0xce, 0x3f, 0x60,
-                                     0x0b, 0x80, 0x01, 0x0f, 0x02,
-                                     0x0d, 0x60, 0x01, 0x01};
+                                     0x0b, 0x20, 0x0f, 0x02,
+                                     0x0d, 0x10, 0x01, 0x01};
     struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
     lg_tb_block_at(tb, 0x7f3a10000010, 48, 0, 0);
     lg_tb_block_at(tb, 0x7f3a10000050, 40, 0, 1);
@@ -369,6 +372,24 @@ static void test_trace_read_packed_stacks_example_bytes(void **state)
     size_t len;
     uint8_t *p = payload_of(tb, "exstacks", LG_SEC_STACKS, &len);
     assert_true(len == sizeof(want) && memcmp(p, want, len) == 0);
+    free(p);
+    lg_tb_free(tb);
+}
+
+/* The edges of an array of pointers to consecutive blocks are one map byte
+ * each after the first two: the target and the offset follow their stride. */
+static void test_trace_read_packed_pointer_array_one_byte_per_edge(void **state)
+{
+    (void)state;
+    struct lg_tb *tb = lg_tb_new(1, "/bin/prog");
+    uint32_t array = lg_tb_block(tb, 8 * 100, LG_NONE, 0);
+    for (uint32_t i = 0; i < 100; i++) {
+        uint32_t b = lg_tb_block(tb, 16, LG_NONE, 0);
+        lg_tb_edge(tb, array, b, LG_EDGE_START, 8 * i, LG_NONE);
+    }
+    size_t len;
+    uint8_t *p = payload_of(tb, "pkstride", LG_SEC_EDGES, &len);
+    assert_true(len <= 8 + 16 + 98 + 7);   /* count, two records in full, 98 maps */
     free(p);
     lg_tb_free(tb);
 }
@@ -764,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_trace_read_packed_blocks_example_bytes),
         cmocka_unit_test(test_trace_read_packed_stacks_example_bytes),
         cmocka_unit_test(test_trace_read_packed_stacks_round_trip),
+        cmocka_unit_test(test_trace_read_packed_pointer_array_one_byte_per_edge),
         cmocka_unit_test(test_trace_read_packed_stack_depth_past_payload_rejected),
         cmocka_unit_test(test_trace_read_packed_count_too_large_rejected),
         cmocka_unit_test(test_trace_read_packed_no_count_rejected),

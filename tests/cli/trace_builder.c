@@ -357,11 +357,13 @@ static void records(struct lg_tb *tb, struct wbuf *out, uint32_t tag, const void
     }
     const struct lg_pack_layout *l = lg_pack_layout(tag);
     struct wbuf p = {0};
-    uint8_t prev[LG_PACK_MAX_RECORD] = {0}, rec[LG_PACK_MAX_BYTES];
+    struct lg_pack_state st;
+    uint8_t rec[LG_PACK_MAX_BYTES];
     uint64_t count = n;
+    memset(&st, 0, sizeof(st));
     put(&p, &count, sizeof(count));
     for (size_t i = 0; i < n; i++)
-        put(&p, rec, lg_pack_record(l, prev, (const uint8_t *)recs + i * size, rec));
+        put(&p, rec, lg_pack_record(l, &st, (const uint8_t *)recs + i * size, rec));
     section(out, tag, &p);
     free(p.p);
 }
