@@ -76,8 +76,8 @@ struct lg_pack_layout {
  * preload/writer.c knows BLOCKS and EDGES by their places here. */
 static const struct lg_pack_layout lg_pack_layouts[] = {
     {LG_SEC_BLOCKS, sizeof(struct lg_block), 4,
-     {LG_PACK_FIELD(lg_block, address, LG_PACK_AFTER, 1), LG_PACK_F(lg_block, size), LG_PACK_F(lg_block, stack),
-      LG_PACK_F(lg_block, flags)}},
+     {LG_PACK_FIELD(lg_block, address, LG_PACK_AFTER, 1), LG_PACK_F(lg_block, size),
+      LG_PACK_F(lg_block, stack), LG_PACK_F(lg_block, flags)}},
     {LG_SEC_OBJECTS, sizeof(struct lg_object), 6,
      {LG_PACK_F(lg_object, address), LG_PACK_F(lg_object, block),
       LG_PACK_F(lg_object, type_name), LG_PACK_F(lg_object, refcnt),
@@ -196,7 +196,7 @@ struct lg_pack_state {
 /* Field i's prediction for the next record (wider than the field: the
  * caller keeps the field's low bits). */
 LG_PACK_INLINE uint64_t lg_pack_predict(const struct lg_pack_layout *l, uint32_t i,
-                                       const struct lg_pack_state *st)
+                                        const struct lg_pack_state *st)
 {
     struct lg_pack_field f = l->fields[i];
     uint64_t p = lg_pack_get(st->prev, f);
@@ -211,7 +211,7 @@ LG_PACK_INLINE uint64_t lg_pack_predict(const struct lg_pack_layout *l, uint32_t
 }
 
 LG_PACK_INLINE void lg_pack_advance(const struct lg_pack_layout *l, struct lg_pack_state *st,
-                                   const void *rec)
+                                    const void *rec)
 {
     memcpy(st->prev2, st->prev, sizeof(st->prev));
     memcpy(st->prev, rec, l->size);
@@ -220,7 +220,7 @@ LG_PACK_INLINE void lg_pack_advance(const struct lg_pack_layout *l, struct lg_pa
 /* Encodes rec after the records in *st into out, which holds
  * LG_PACK_MAX_BYTES, and advances *st. Returns the bytes written. */
 LG_PACK_INLINE size_t lg_pack_record(const struct lg_pack_layout *l, struct lg_pack_state *st,
-                                    const void *rec, uint8_t *out)
+                                     const void *rec, uint8_t *out)
 {
     uint8_t *p = out + 1, map = 0;
     for (uint32_t i = 0; i < l->nfields; i++) {
