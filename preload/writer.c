@@ -277,7 +277,6 @@ void lg_out_record(const void *rec)
     pack_count++;
 }
 
-
 void lg_out_stack(const uint64_t *pcs, uint32_t depth)
 {
     uint8_t tmp[10];
