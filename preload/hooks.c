@@ -26,6 +26,7 @@ __thread int lg_in_hook;
 /* set while this thread holds a shard lock: a free from a signal handler
  * or from code the snapshot runs must not take it again */
 __thread int lg_in_lock;
+__thread int lg_blocks_all_held;
 
 static struct {
     void *(*malloc)(size_t);
@@ -110,14 +111,51 @@ static inline bool recording(void)
     return atomic_load_explicit(&lg_state, memory_order_relaxed) == LG_READY;
 }
 
+/* The block shard lock this thread's hook holds (HELD_WAIT: about to take
+ * or just dropping one), NULL otherwise; only while threaded. A signal
+ * handler that interrupts the hook reads it (enter_word). */
+static __thread struct lg_shard *held_shard __attribute__((tls_model("initial-exec")));
+#define HELD_WAIT ((struct lg_shard *)1)
+
+/* Takes the lock of shard s for a bit change: true when the caller must
+ * drop it (shard_leave). The stores are ordered for a signal handler on
+ * this thread (enter_word reads them). */
+static inline __attribute__((always_inline)) bool shard_enter(struct lg_shard *s)
+{
+    if (__libc_single_threaded) {
+        lg_in_lock = 1;
+        return false;
+    }
+    held_shard = HELD_WAIT;
+    atomic_signal_fence(memory_order_seq_cst);
+    lg_in_lock = 1;
+    lg_lock_take(&s->lock);
+    atomic_signal_fence(memory_order_seq_cst);
+    held_shard = s;
+    return true;
+}
+
+static inline __attribute__((always_inline)) void shard_leave(struct lg_shard *s, bool locked)
+{
+    if (locked) {
+        held_shard = HELD_WAIT;
+        atomic_signal_fence(memory_order_seq_cst);
+        lg_lock_drop(&s->lock);
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    lg_in_lock = 0;
+    if (locked) {
+        atomic_signal_fence(memory_order_seq_cst);
+        held_shard = NULL;
+    }
+}
+
 static inline __attribute__((always_inline)) void put_block(void *p, uint64_t meta)
 {
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
-    lg_in_lock = 1;
-    bool locked = lg_shard_lock(s);
+    bool locked = shard_enter(s);
     int err = lg_map_put_inline(s, (uintptr_t)p, meta);
-    lg_shard_unlock(s, locked);
-    lg_in_lock = 0;
+    shard_leave(s, locked);
     if (err < 0)
         atomic_store(&lg_lost_events, 1);
 }
@@ -127,11 +165,9 @@ static inline __attribute__((always_inline)) bool take_block(void *p, uint64_t *
     if (lg_in_lock)                     /* this thread holds a shard lock */
         return false;
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
-    lg_in_lock = 1;
-    bool locked = lg_shard_lock(s);
+    bool locked = shard_enter(s);
     bool had = lg_map_del_inline(s, (uintptr_t)p, meta);
-    lg_shard_unlock(s, locked);
-    lg_in_lock = 0;
+    shard_leave(s, locked);
     return had;
 }
 
@@ -169,48 +205,9 @@ static inline void record_free(void *p)
 
 /* ---- headered blocks (blockbits.h) ---------------------------------------- */
 
-/* The shard lock this thread's hook holds (HELD_WAIT: about to take or
- * just dropping one), NULL otherwise; only while threaded. With lg_in_lock
- * set and this NULL, the thread is the snapshot's, which holds them all. */
-static __thread struct lg_shard *held_shard __attribute__((tls_model("initial-exec")));
-#define HELD_WAIT ((struct lg_shard *)1)
-
-/* Takes the lock of shard s for a bit change: true when the caller must
- * drop it (shard_leave). The stores are ordered for a signal handler on
- * this thread (enter_word reads them). */
-static inline __attribute__((always_inline)) bool shard_enter(struct lg_shard *s)
-{
-    if (__libc_single_threaded) {
-        lg_in_lock = 1;
-        return false;
-    }
-    held_shard = HELD_WAIT;
-    atomic_signal_fence(memory_order_seq_cst);
-    lg_in_lock = 1;
-    lg_lock_take(&s->lock);
-    atomic_signal_fence(memory_order_seq_cst);
-    held_shard = s;
-    return true;
-}
-
-static inline __attribute__((always_inline)) void shard_leave(struct lg_shard *s, bool locked)
-{
-    if (locked) {
-        held_shard = HELD_WAIT;
-        atomic_signal_fence(memory_order_seq_cst);
-        lg_lock_drop(&s->lock);
-    }
-    atomic_signal_fence(memory_order_seq_cst);
-    lg_in_lock = 0;
-    if (locked) {
-        atomic_signal_fence(memory_order_seq_cst);
-        held_shard = NULL;
-    }
-}
-
-/* From inside a held shard lock (a signal handler that interrupted a hook,
- * or the snapshot's own code): may the bits of shard s's words change now?
- * Yes with one thread, or when this thread holds s or every lock (no other
+/* From inside a held lock (a signal handler that interrupted a hook, code
+ * the snapshot runs): may the bits of shard s's words change now? Yes with
+ * one thread, or when this thread holds s or every block shard (no other
  * thread can be in the word, and the interrupted code is never inside an
  * instruction), or when s's lock can be had (*locked: drop it after).
  * Waiting long is no option: the holder may be a snapshot waiting for the
@@ -218,8 +215,7 @@ static inline __attribute__((always_inline)) void shard_leave(struct lg_shard *s
 static bool enter_word(struct lg_shard *s, bool *locked)
 {
     *locked = false;
-    struct lg_shard *held = held_shard;
-    if (__libc_single_threaded || held == s || held == NULL)
+    if (__libc_single_threaded || held_shard == s || lg_blocks_all_held)
         return true;
     for (int spin = 0; spin < (1 << 14); spin++) {
         if (!atomic_exchange_explicit(&s->lock.v, 1, memory_order_acquire)) {

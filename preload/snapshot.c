@@ -757,6 +757,10 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         lg_map_try_lock_all(&lg_blocks, blk_taken);
     }
     lg_in_lock = 1;
+    bool all_held = !fatal || !interrupted_in_lock;
+    for (int i = 0; fatal && all_held && i < LG_SHARDS; i++)
+        all_held = blk_taken[i];
+    lg_blocks_all_held = all_held;      /* for a free the snapshot's code makes */
     err = collect_blocks(&h, kind == LG_SNAP_EXIT);
     if (err == 0)
         err = collect_objects(&h);
@@ -890,6 +894,7 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     err = lg_out_flush();
 
 out_unlock:
+    lg_blocks_all_held = 0;
     lg_in_lock = interrupted_in_lock;
     if (!fatal) {
         lg_map_unlock_all(&lg_blocks);
