@@ -392,14 +392,20 @@ LG_EXPORT void free(void *p)
 }
 
 /* Records plain block q of size bytes, from realloc: the caller's stack,
- * or, inside the shim, the stack of the block it replaces (old). */
+ * or, inside the shim, the stack of the block it replaces (old). Not from
+ * a signal handler inside a hook that holds a shard lock: taking another
+ * could deadlock, so q goes untracked. */
 static void record_realloced(void *q, size_t size, uint64_t old, uintptr_t caller)
 {
     if (!recording())
         return;
+    if (lg_in_lock) {
+        atomic_store(&lg_lost_events, 1);
+        return;
+    }
     if (!lg_in_hook)
         record_alloc(q, size, caller);
-    else if (!lg_in_lock)
+    else
         put_block(q, lg_meta_make(size, lg_meta_stack(old)));
 }
 
