@@ -1,7 +1,10 @@
 /* hooks.c - the interposed allocator family: malloc calloc realloc
  * reallocarray free posix_memalign aligned_alloc memalign valloc pvalloc
  * malloc_usable_size. Each forwards to the next definition (dlsym RTLD_NEXT)
- * and records the live block with its allocating stack in lg_blocks.
+ * and records the live block with its allocating stack: a block of fewer
+ * than LG_HDR_MAX bytes from malloc, calloc, realloc or reallocarray in a
+ * 16-byte header in front of it, marked in the address bitmap
+ * (blockbits.h); any other in lg_blocks.
  * Owns the real function pointers and the boot arena that serves
  * allocations made while dlsym runs. Rules (STYLE.md): record after the real
  * call returns non-NULL, forget a block before the real free can hand its
@@ -14,6 +17,7 @@
 #include <string.h>
 
 #include "lg_shim.h"
+#include "blockbits.h"
 #include "map_inline.h"
 
 struct lg_map lg_blocks;
@@ -22,6 +26,7 @@ __thread int lg_in_hook;
 /* set while this thread holds a shard lock: a free from a signal handler
  * or from code the snapshot runs must not take it again */
 __thread int lg_in_lock;
+__thread int lg_blocks_all_held;
 
 static struct {
     void *(*malloc)(size_t);
@@ -106,14 +111,51 @@ static inline bool recording(void)
     return atomic_load_explicit(&lg_state, memory_order_relaxed) == LG_READY;
 }
 
+/* The block shard lock this thread's hook holds (HELD_WAIT: about to take
+ * or just dropping one), NULL otherwise; only while threaded. A signal
+ * handler that interrupts the hook reads it (enter_word). */
+static __thread struct lg_shard *held_shard __attribute__((tls_model("initial-exec")));
+#define HELD_WAIT ((struct lg_shard *)1)
+
+/* Takes the lock of shard s for a bit change: true when the caller must
+ * drop it (shard_leave). The stores are ordered for a signal handler on
+ * this thread (enter_word reads them). */
+static inline __attribute__((always_inline)) bool shard_enter(struct lg_shard *s)
+{
+    if (__libc_single_threaded) {
+        lg_in_lock = 1;
+        return false;
+    }
+    held_shard = HELD_WAIT;
+    atomic_signal_fence(memory_order_seq_cst);
+    lg_in_lock = 1;
+    lg_lock_take(&s->lock);
+    atomic_signal_fence(memory_order_seq_cst);
+    held_shard = s;
+    return true;
+}
+
+static inline __attribute__((always_inline)) void shard_leave(struct lg_shard *s, bool locked)
+{
+    if (locked) {
+        held_shard = HELD_WAIT;
+        atomic_signal_fence(memory_order_seq_cst);
+        lg_lock_drop(&s->lock);
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    lg_in_lock = 0;
+    if (locked) {
+        atomic_signal_fence(memory_order_seq_cst);
+        held_shard = NULL;
+    }
+}
+
 static inline __attribute__((always_inline)) void put_block(void *p, uint64_t meta)
 {
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
-    lg_in_lock = 1;
-    bool locked = lg_shard_lock(s);
+    bool locked = shard_enter(s);
     int err = lg_map_put_inline(s, (uintptr_t)p, meta);
-    lg_shard_unlock(s, locked);
-    lg_in_lock = 0;
+    shard_leave(s, locked);
     if (err < 0)
         atomic_store(&lg_lost_events, 1);
 }
@@ -123,11 +165,9 @@ static inline __attribute__((always_inline)) bool take_block(void *p, uint64_t *
     if (lg_in_lock)                     /* this thread holds a shard lock */
         return false;
     struct lg_shard *s = lg_map_shard(&lg_blocks, (uintptr_t)p);
-    lg_in_lock = 1;
-    bool locked = lg_shard_lock(s);
+    bool locked = shard_enter(s);
     bool had = lg_map_del_inline(s, (uintptr_t)p, meta);
-    lg_shard_unlock(s, locked);
-    lg_in_lock = 0;
+    shard_leave(s, locked);
     return had;
 }
 
@@ -163,6 +203,129 @@ static inline void record_free(void *p)
         take_block(p, NULL);            /* never touches errno */
 }
 
+/* ---- headered blocks (blockbits.h) ---------------------------------------- */
+
+/* From inside a held lock (a signal handler that interrupted a hook, code
+ * the snapshot runs): may the bits of shard s's words change now? Yes with
+ * one thread, or when this thread holds s or every block shard (no other
+ * thread can be in the word, and the interrupted code is never inside an
+ * instruction), or when s's lock can be had (*locked: drop it after).
+ * Waiting long is no option: the holder may be a snapshot waiting for the
+ * lock this thread holds. */
+static bool enter_word(struct lg_shard *s, bool *locked)
+{
+    *locked = false;
+    if (__libc_single_threaded || held_shard == s || lg_blocks_all_held)
+        return true;
+    for (int spin = 0; spin < (1 << 14); spin++) {
+        if (!atomic_exchange_explicit(&s->lock.v, 1, memory_order_acquire)) {
+            *locked = true;
+            return true;
+        }
+        __builtin_ia32_pause();
+    }
+    return false;
+}
+
+/* Writes q's header (meta) and sets q's bit under its shard's lock
+ * (blockbits.h says why that shard). The header is written inside the
+ * lock, after the locked exchange: a store still pending at that full
+ * fence (the block's line, just handed out) cost 14 ms on 5M pairs.
+ * False when q's leaf cannot be mapped, or (a signal handler inside a
+ * hook) its word cannot be had: the caller takes the block map's way. */
+static inline __attribute__((always_inline)) bool mark_block(void *q, uint64_t meta)
+{
+    uintptr_t a = (uintptr_t)q;
+    uint64_t *w = lg_bb_word(a);
+    if (LG_UNLIKELY(w == NULL)) {
+        if (lg_bb_leaf_make(a) == NULL)
+            return false;
+        w = lg_bb_word(a);
+    }
+    lg_bb_note_page(w, a);
+    uint64_t *hdr = lg_hdr_meta(q);
+    struct lg_shard *s = lg_map_shard(&lg_blocks, a);
+    if (LG_UNLIKELY(lg_in_lock)) {
+        bool locked;
+        if (!enter_word(s, &locked))
+            return false;
+        hdr[0] = meta;
+        hdr[1] = 0;                     /* spare */
+        lg_bb_or(w, lg_bb_bit(a));
+        if (locked)
+            lg_lock_drop(&s->lock);
+        return true;
+    }
+    bool locked = shard_enter(s);
+    hdr[0] = meta;
+    hdr[1] = 0;
+    lg_bb_or(w, lg_bb_bit(a));
+    shard_leave(s, locked);
+    return true;
+}
+
+/* Clears the bit of q, whose word is w; before the real free can hand the
+ * address out again. False only from a signal handler inside a hook that
+ * cannot have the word: the block then stays live (and leaks). */
+static inline __attribute__((always_inline)) bool unmark_block(void *q, uint64_t *w)
+{
+    uintptr_t a = (uintptr_t)q;
+    struct lg_shard *s = lg_map_shard(&lg_blocks, a);
+    if (LG_UNLIKELY(lg_in_lock)) {
+        bool locked;
+        if (!enter_word(s, &locked))
+            return false;
+        lg_bb_andnot(w, lg_bb_bit(a));
+        if (locked)
+            lg_lock_drop(&s->lock);
+        return true;
+    }
+    bool locked = shard_enter(s);
+    lg_bb_andnot(w, lg_bb_bit(a));
+    shard_leave(s, locked);
+    return true;
+}
+
+/* The word of p's bit when p is a headered block, else NULL. */
+static inline __attribute__((always_inline)) uint64_t *headered_word(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (a & 15)
+        return NULL;
+    uint64_t *w = lg_bb_word(a);
+    if (w == NULL || !(__atomic_load_n(w, __ATOMIC_RELAXED) & lg_bb_bit(a)))
+        return NULL;
+    return w;
+}
+
+/* Makes real block c (size + LG_HDR_SIZE bytes) the headered block of size
+ * bytes allocated by caller: stack, header, bit. NULL when the bit cannot
+ * be set; the caller frees c and takes the block map's way. */
+static inline __attribute__((always_inline)) void *record_headered(char *c, size_t size,
+                                                                   uintptr_t caller)
+{
+    void *q = c + LG_HDR_SIZE;
+    lg_in_hook = 1;
+    uint32_t stack = LG_NONE;
+    if (lg_cfg.depth > 0) {
+        int saved = errno;              /* the unwinders may probe memory */
+        stack = lg_stack_capture_here(lg_cfg.depth);
+        errno = saved;
+    }
+    bool marked = mark_block(q, lg_meta_make(size, stack));   /* keeps errno */
+    lg_in_hook = 0;
+    if (LG_UNLIKELY(!marked))
+        return NULL;
+    after_hook(caller);
+    return q;
+}
+
+/* A new block goes in a header while the shim records and it is small. */
+static inline bool wants_header(size_t size)
+{
+    return size < LG_HDR_MAX && recording() && !lg_in_hook;
+}
+
 /* ---- the family ---------------------------------------------------------- */
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
@@ -171,6 +334,15 @@ LG_EXPORT void *malloc(size_t size)
 {
     if (LG_UNLIKELY(booting()))
         return boot_alloc(size, 16);
+    if (LG_LIKELY(wants_header(size))) {
+        char *c = real.malloc(lg_hdr_real_size(size));
+        if (LG_UNLIKELY(c == NULL))
+            return NULL;
+        void *q = record_headered(c, size, CALLER);
+        if (LG_LIKELY(q != NULL))
+            return q;
+        real.free(c);                   /* no bitmap leaf: the block map's way */
+    }
     void *p = real.malloc(size);
     if (LG_LIKELY(p != NULL))
         record_alloc(p, size, CALLER);
@@ -187,6 +359,16 @@ LG_EXPORT void *calloc(size_t n, size_t size)
         }
         return boot_alloc(total, 16);
     }
+    size_t total;
+    if (!__builtin_mul_overflow(n, size, &total) && LG_LIKELY(wants_header(total))) {
+        char *c = real.calloc(1, lg_hdr_real_size(total));
+        if (LG_UNLIKELY(c == NULL))
+            return NULL;
+        void *q = record_headered(c, total, CALLER);
+        if (LG_LIKELY(q != NULL))
+            return q;
+        real.free(c);
+    }
     void *p = real.calloc(n, size);
     if (LG_LIKELY(p != NULL))
         record_alloc(p, n * size, CALLER);
@@ -199,8 +381,87 @@ LG_EXPORT void free(void *p)
         return;
     if (LG_UNLIKELY(booting()))
         return;                         /* cannot happen: p came from someone */
+    uint64_t *w = headered_word(p);
+    if (w != NULL) {                    /* even when no longer recording */
+        if (LG_LIKELY(unmark_block(p, w)))
+            real.free((char *)p - LG_HDR_SIZE);
+        return;
+    }
     record_free(p);
     real.free(p);
+}
+
+/* Records plain block q of size bytes, from realloc: the caller's stack,
+ * or, inside the shim, the stack of the block it replaces (old). Not from
+ * a signal handler inside a hook that holds a shard lock: taking another
+ * could deadlock, so q goes untracked. */
+static void record_realloced(void *q, size_t size, uint64_t old, uintptr_t caller)
+{
+    if (!recording())
+        return;
+    if (lg_in_lock) {
+        atomic_store(&lg_lost_events, 1);
+        return;
+    }
+    if (!lg_in_hook)
+        record_alloc(q, size, caller);
+    else
+        put_block(q, lg_meta_make(size, lg_meta_stack(old)));
+}
+
+/* realloc of headered block p (its bit in word w) to total bytes. It stays
+ * headered below LG_HDR_MAX (the header moves with the data: one real
+ * realloc), and becomes a block of the map at or above it. */
+static void *realloc_headered(void *p, uint64_t *w, size_t total, uintptr_t caller)
+{
+    char *c = (char *)p - LG_HDR_SIZE;
+    uint64_t old = *lg_hdr_meta(p);
+    if (LG_UNLIKELY(lg_in_lock) && total == 0) {   /* glibc's realloc(p, 0) */
+        if (unmark_block(p, w))
+            real.free(c);
+        return NULL;
+    }
+    /* Out of the headered kind when it grows past LG_HDR_MAX, or in a
+     * signal handler inside a hook, which may not be able to set p's bit
+     * again should the realloc fail. */
+    if (total >= LG_HDR_MAX || LG_UNLIKELY(lg_in_lock)) {
+        char *r = real.malloc(total);
+        if (r == NULL)
+            return NULL;                /* errno from malloc; p is still live */
+        size_t have = real.malloc_usable_size(c) - LG_HDR_SIZE;
+        memcpy(r, p, have < total ? have : total);
+        if (unmark_block(p, w))
+            real.free(c);
+        record_realloced(r, total, old, caller);
+        return r;
+    }
+    unmark_block(p, w);                 /* before realloc can hand c out again */
+    char *r = real.realloc(c, total == 0 ? 0 : lg_hdr_real_size(total));
+    if (r == NULL) {
+        if (total != 0) {               /* failed: p is still live */
+            int saved = errno;
+            mark_block(p, old);         /* its leaf exists: cannot fail */
+            errno = saved;
+        }
+        return NULL;                    /* glibc's realloc(p, 0) frees p */
+    }
+    if (total == 0) {                   /* an allocator that keeps a minimal block */
+        record_realloced(r, 0, old, caller);
+        return r;
+    }
+    void *q;
+    if (recording() && !lg_in_hook) {
+        q = record_headered(r, total, caller);
+    } else {
+        q = r + LG_HDR_SIZE;
+        if (!mark_block(q, lg_meta_make(total, lg_meta_stack(old))))
+            q = NULL;
+    }
+    if (LG_LIKELY(q != NULL))
+        return q;
+    memmove(r, r + LG_HDR_SIZE, total); /* no bitmap leaf: a plain block */
+    record_realloced(r, total, old, caller);
+    return r;
 }
 
 static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintptr_t caller)
@@ -217,6 +478,19 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintp
         if (q != NULL)
             memcpy(q, p, boot_size(p) < total ? boot_size(p) : total);
         return q;
+    }
+    if (p != NULL) {
+        uint64_t *w = headered_word(p);
+        if (w != NULL)
+            return realloc_headered(p, w, total, caller);
+    } else if (wants_header(total)) {   /* realloc(NULL, n) is malloc(n) */
+        char *c = real.malloc(lg_hdr_real_size(total));
+        if (c == NULL)
+            return NULL;
+        void *q = record_headered(c, total, caller);
+        if (q != NULL)
+            return q;
+        real.free(c);
     }
     uint64_t old = 0;
     bool had = p != NULL && recording() && take_block(p, &old);
@@ -308,5 +582,7 @@ LG_EXPORT size_t malloc_usable_size(void *p)
         return boot_size(p);
     if (LG_UNLIKELY(booting()))
         return 0;
+    if (p != NULL && headered_word(p) != NULL)
+        return real.malloc_usable_size((char *)p - LG_HDR_SIZE) - LG_HDR_SIZE;
     return real.malloc_usable_size(p);
 }

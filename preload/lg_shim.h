@@ -260,5 +260,8 @@ void lg_snapshot_fork_lock(void);
 void lg_snapshot_fork_unlock(void);
 void lg_snapshot_fork_child(void);
 extern __thread int lg_in_lock __attribute__((tls_model("initial-exec")));
+extern __thread int lg_blocks_all_held __attribute__((tls_model("initial-exec")));
+                                        /* this thread (a snapshot) holds every
+                                           block shard lock: hooks.c, enter_word */
 
 #endif /* LG_SHIM_H */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blockbits.h"
 #include "lg_shim.h"
 #include "snapshot.h"
 
@@ -139,10 +140,11 @@ static size_t heap_extents(const struct lg_heapinfo *h, struct range heap,
         uint64_t a = h->b[i].addr;
         if (a >= heap.s && a < heap.e)
             continue;
-        const uint64_t *hdr = (const uint64_t *)(uintptr_t)(a - 16);
+        uint64_t r = lg_real_block(a);  /* a headered block's chunk starts 16 earlier */
+        const uint64_t *hdr = (const uint64_t *)(uintptr_t)(r - 16);
         uint64_t size = hdr[1];
         if (size & 2) {                 /* IS_MMAPPED: the chunk is its own mapping */
-            uint64_t chunk = a - 16;
+            uint64_t chunk = r - 16;
             out[n++] = (struct range){chunk - hdr[0], chunk + (size & ~(uint64_t)7)};
         } else if (size & 4) {          /* NON_MAIN_ARENA: a 64 MiB-aligned heap */
             uint64_t arena = a & ~(GLIBC_HEAP_MAX - 1);

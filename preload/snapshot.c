@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockbits.h"
 #include "lg_shim.h"
 #include "objects.h"
 #include "rcworld.h"
@@ -278,8 +279,9 @@ struct heap {
  * into a live block. It is the allocator's, never the program's. */
 static bool is_next_chunk(uint64_t a, uint64_t v)
 {
-    uint64_t size = ((const uint64_t *)(uintptr_t)a)[-1];
-    return !(size & 2) && v == a - 16 + (size & ~(uint64_t)7);
+    uint64_t r = lg_real_block(a);      /* a headered block's chunk starts 16 earlier */
+    uint64_t size = ((const uint64_t *)(uintptr_t)r)[-1];
+    return !(size & 2) && v == r - 16 + (size & ~(uint64_t)7);
 }
 
 /* ---- chunk index: which blocks start in each 64 KiB of address space ------
@@ -640,24 +642,42 @@ static const uint8_t *loader_stacks(const struct lg_modules *m, uint32_t nstacks
     return flag;
 }
 
+/* The headered blocks come from the bitmap in address order, the map's
+ * blocks are copied out and sorted apart (few: large and aligned ones),
+ * then the two runs are merged from the back into h->b. */
 static int collect_blocks(struct heap *h, bool consume)
 {
     size_t n = lg_map_count(&lg_blocks), k = 0;
-    h->cap = n + 1;
-    h->b = lg_map_pages(h->cap * sizeof *h->b);   /* filled as shards are released */
-    if (h->b == NULL)
+    size_t nh = lg_bb_count();
+    h->cap = nh + n + 1;
+    h->b = lg_map_pages(h->cap * sizeof *h->b);
+    struct pair *m = lg_map_pages((n + 1) * sizeof *m);   /* filled as shards are released */
+    if (h->b == NULL || m == NULL) {
+        if (m != NULL)
+            lg_unmap_pages(m, (n + 1) * sizeof *m);
         return -ENOMEM;
+    }
     for (int s = 0; s < LG_SHARDS; s++) {
         struct lg_shard *sh = &lg_blocks.shards[s];
         for (size_t i = 0; i < sh->cap && k < n; i++)
             if (sh->slots[i].key)
-                h->b[k++] = (struct pair){sh->slots[i].key, sh->slots[i].val};
+                m[k++] = (struct pair){sh->slots[i].key, sh->slots[i].val};
         if (consume)
             lg_map_release(sh);
     }
+    sort_pairs(m, k, consume);
+    nh = lg_bb_collect(h->b, nh);
+    size_t hi = nh, mi = k, out = nh + k;
+    while (mi > 0) {                    /* both runs sorted: merge from the back */
+        if (hi > 0 && h->b[hi - 1].addr > m[mi - 1].addr)
+            h->b[--out] = h->b[--hi];
+        else
+            h->b[--out] = m[--mi];
+    }
+    lg_unmap_pages(m, (n + 1) * sizeof *m);
+    k += nh;
     h->n = k;
     h->glibc = lg_glibc_malloc();
-    sort_pairs(h->b, k, consume);
     build_chunk_index(h);
     h->lo = k ? h->b[0].addr : 0;
     h->hi = 0;
@@ -737,6 +757,10 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         lg_map_try_lock_all(&lg_blocks, blk_taken);
     }
     lg_in_lock = 1;
+    bool all_held = !fatal || !interrupted_in_lock;
+    for (int i = 0; fatal && all_held && i < LG_SHARDS; i++)
+        all_held = blk_taken[i];
+    lg_blocks_all_held = all_held;      /* for a free the snapshot's code makes */
     err = collect_blocks(&h, kind == LG_SNAP_EXIT);
     if (err == 0)
         err = collect_objects(&h);
@@ -870,6 +894,7 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     err = lg_out_flush();
 
 out_unlock:
+    lg_blocks_all_held = 0;
     lg_in_lock = interrupted_in_lock;
     if (!fatal) {
         lg_map_unlock_all(&lg_blocks);
