@@ -141,6 +141,8 @@ static inline void lg_shard_unlock(struct lg_shard *s, bool locked)
 
 /* All under the shard's lock, which the caller holds. */
 int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val);  /* 0 or -ENOMEM */
+int lg_map_put_old(struct lg_shard *s, uintptr_t key, uint64_t val, uint64_t *old);
+                                        /* 1 when it replaced *old, 0, -ENOMEM */
 bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val);
 bool lg_map_del(struct lg_shard *s, uintptr_t key, uint64_t *val);
 void lg_map_lock_all(struct lg_map *m);

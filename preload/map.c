@@ -45,6 +45,11 @@ int lg_map_put(struct lg_shard *s, uintptr_t key, uint64_t val)
     return lg_map_put_inline(s, key, val);
 }
 
+int lg_map_put_old(struct lg_shard *s, uintptr_t key, uint64_t val, uint64_t *old)
+{
+    return lg_map_put_old_inline(s, key, val, old);
+}
+
 bool lg_map_get(struct lg_shard *s, uintptr_t key, uint64_t *val)
 {
     if (s->slots == NULL)

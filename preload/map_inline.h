@@ -21,9 +21,11 @@ static inline size_t lg_map_step(size_t j, size_t cap)
     return j + 1 == cap ? 0 : j + 1;
 }
 
-/* grows at 55% load: see map.c */
-static inline __attribute__((always_inline)) int lg_map_put_inline(struct lg_shard *s,
-                                                                   uintptr_t key, uint64_t val)
+/* grows at 55% load: see map.c. 0: inserted; 1: key was there, its value
+ * (in *old unless NULL) replaced; -ENOMEM. */
+static inline __attribute__((always_inline)) int lg_map_put_old_inline(struct lg_shard *s,
+                                                                       uintptr_t key, uint64_t val,
+                                                                       uint64_t *old)
 {
     if (LG_UNLIKELY(s->slots == NULL || (s->count + 1) * 20 > s->cap * 11)) {
         int err = lg_map_grow(s);
@@ -40,10 +42,19 @@ static inline __attribute__((always_inline)) int lg_map_put_inline(struct lg_sha
             return 0;
         }
         if (sl[j].key == key) {         /* a block we missed the free of */
+            if (old)
+                *old = sl[j].val;
             sl[j].val = val;
-            return 0;
+            return 1;
         }
     }
+}
+
+static inline __attribute__((always_inline)) int lg_map_put_inline(struct lg_shard *s,
+                                                                   uintptr_t key, uint64_t val)
+{
+    int r = lg_map_put_old_inline(s, key, val, NULL);
+    return r < 0 ? r : 0;
 }
 
 static inline __attribute__((always_inline)) bool lg_map_del_inline(struct lg_shard *s,

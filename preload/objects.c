@@ -109,6 +109,7 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
     if (r != NULL) {
         memset(r, 0, sizeof *r);
         r->block = (uintptr_t)block;
+        r->obj = (uintptr_t)obj;
         r->world = (uint8_t)w->id;
         if (lg_cfg.history > 0 && (r->ev = events_alloc(f, 0)) != NULL) {
             r->cap = 4;
@@ -116,13 +117,14 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
             r->n = 1;
         }
         uint64_t old;
-        if (lg_map_get(s, (uintptr_t)obj, &old)) {   /* missed its dealloc */
+        int put = lg_map_put_old(s, (uintptr_t)obj, (uintptr_t)r, &old);
+        if (put > 0) {                  /* it replaced a record: missed its dealloc */
             struct lg_obj *o = (struct lg_obj *)(uintptr_t)old;
+            o->obj = 0;
             events_free(f, o->ev, o->cap);
             *(struct lg_obj **)o = f->recs;
             f->recs = o;
-        }
-        if (lg_map_put(s, (uintptr_t)obj, (uintptr_t)r) < 0)
+        } else if (put < 0)
             atomic_store(&lg_lost_events, 1);
     }
     lg_shard_unlock(s, locked);
@@ -239,6 +241,13 @@ static inline __attribute__((always_inline)) uint32_t ref_stack(void)
     return lg_stack_of_backtrace(buf, lg_backtrace(buf, depth));
 }
 
+/* The object is kept complemented: TLS is a root of the scan, and a
+ * plain pointer here would keep a lost object reachable. */
+static __thread struct {
+    uintptr_t not_obj;                  /* ~object */
+    struct lg_obj *rec;
+} last_ref __attribute__((tls_model("initial-exec")));
+
 void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
 {
     if (lg_cfg.history == 0 || lg_in_hook || lg_in_lock)
@@ -249,9 +258,18 @@ void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
+    /* An incref and its decref come in pairs, on one object: the record
+     * found last on this thread is checked first. Records are never
+     * unmapped, and a freed one has obj 0, so under the shard lock
+     * r->obj == obj means it is this object's live record. */
+    struct lg_obj *r = last_ref.rec;
     uint64_t v;
-    if (lg_map_get(s, (uintptr_t)obj, &v)) {
-        struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
+    if (last_ref.not_obj != ~(uintptr_t)obj || r == NULL || r->obj != (uintptr_t)obj) {
+        r = lg_map_get(s, (uintptr_t)obj, &v) ? (struct lg_obj *)(uintptr_t)v : NULL;
+        last_ref.not_obj = ~(uintptr_t)obj;
+        last_ref.rec = r;
+    }
+    if (r != NULL) {
         uint32_t bound = (uint32_t)lg_cfg.history;
         if (r->n >= bound)
             drop_matched(lg_world_by_id(r->world), r);
@@ -291,6 +309,7 @@ void lg_obj_dealloc(void *obj)
     if (lg_map_del(s, (uintptr_t)obj, &v)) {
         struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
         struct shard_free *f = free_of(s);
+        r->obj = 0;
         events_free(f, r->ev, r->cap);
         *(struct lg_obj **)r = f->recs;
         f->recs = r;

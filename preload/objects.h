@@ -13,6 +13,7 @@ struct lg_hev {                         /* one history event */
 
 struct lg_obj {
     uintptr_t block;                    /* the heap block that holds the object */
+    uintptr_t obj;                      /* the object; 0 once the record is free */
     struct lg_hev *ev;                  /* n events, oldest first, room for cap */
     uint32_t n, cap;
     uint8_t world;                      /* enum lg_world */
