@@ -1,6 +1,6 @@
 /* config.c - the shim's settings from the environment: LEAKGRAPH_OUTPUT,
  * LEAKGRAPH_DEPTH, LEAKGRAPH_HISTORY, LEAKGRAPH_HISTORY_DEPTH,
- * LEAKGRAPH_SIGNAL, LEAKGRAPH_SIGNAL_THREAD. A bad value gets one
+ * LEAKGRAPH_SIGNAL, LEAKGRAPH_SIGNAL_THREAD, LEAKGRAPH_HEADERS. A bad value gets one
  * line on stderr and its default; the target always runs. Owns lg_cfg and
  * lg_say(), the shim's only way to speak (write(2), no stdio, no malloc). */
 #include <signal.h>
@@ -16,6 +16,7 @@ struct lg_config lg_cfg = {
     .history = LG_HISTORY_DEFAULT,
     .history_depth = LG_HISTORY_DEPTH_DEFAULT,
     .signal = SIGUSR2,
+    .headers = 1,
     .output = "leakgraph.%p.trace",
 };
 
@@ -154,6 +155,12 @@ void lg_config_load(void)
     }
     if ((v = getenv("LEAKGRAPH_STATS")) != NULL)
         lg_cfg.stats = v[0] == '1' || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0;
+    if ((v = getenv("LEAKGRAPH_HEADERS")) != NULL) {
+        if (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
+            lg_cfg.headers = 0;
+        else if (strcasecmp(v, "on") != 0 && strcasecmp(v, "yes") != 0 && strcmp(v, "1") != 0)
+            lg_say("LEAKGRAPH_HEADERS=", v, " is not on or off; using on", NULL);
+    }
     if ((v = getenv("LEAKGRAPH_SIGNAL_THREAD")) != NULL) {
         if (strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
             lg_cfg.signal_thread = 1;

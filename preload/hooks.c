@@ -323,7 +323,7 @@ static inline __attribute__((always_inline)) void *record_headered(char *c, size
 /* A new block goes in a header while the shim records and it is small. */
 static inline bool wants_header(size_t size)
 {
-    return size < LG_HDR_MAX && recording() && !lg_in_hook;
+    return size < LG_HDR_MAX && lg_cfg.headers && recording() && !lg_in_hook;
 }
 
 /* ---- the family ---------------------------------------------------------- */

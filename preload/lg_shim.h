@@ -34,6 +34,7 @@ struct lg_config {
     int signal;                         /* snapshot signal, 0 = none */
     int stats;                          /* LEAKGRAPH_STATS=1: a line per snapshot */
     int signal_thread;                  /* LEAKGRAPH_SIGNAL_THREAD=on: sigwriter.c */
+    int headers;                        /* LEAKGRAPH_HEADERS=off: every block in the map */
     char output[4096];                  /* LEAKGRAPH_OUTPUT, %p not expanded */
 };
 extern struct lg_config lg_cfg;
