@@ -177,6 +177,18 @@ static void after_hook(uintptr_t caller)
         lg_run_pending_snapshot(caller);
 }
 
+/* The allocating stack of the block a hook is recording, or LG_NONE with
+ * stacks off; errno as it was. Inlined into the hook, like the capture. */
+static inline __attribute__((always_inline)) uint32_t alloc_stack(void)
+{
+    if (lg_cfg.depth <= 0)
+        return LG_NONE;
+    int saved = errno;                  /* the unwinders may probe memory */
+    uint32_t stack = lg_stack_capture_here(lg_cfg.depth);
+    errno = saved;
+    return stack;
+}
+
 /* Records block p of size bytes allocated by caller, the code that called
  * the hook (the capture is inlined here and this into the hook: the
  * unwinder leaves out the hook's frame, and realloc's helper's). */
@@ -186,12 +198,7 @@ static inline __attribute__((always_inline)) void record_alloc(void *p, size_t s
     if (!recording() || lg_in_hook)
         return;
     lg_in_hook = 1;
-    uint32_t stack = LG_NONE;
-    if (lg_cfg.depth > 0) {
-        int saved = errno;              /* the unwinders may probe memory */
-        stack = lg_stack_capture_here(lg_cfg.depth);
-        errno = saved;
-    }
+    uint32_t stack = alloc_stack();
     put_block(p, lg_meta_make(size, stack));   /* keeps errno (map.c) */
     lg_in_hook = 0;
     after_hook(caller);
@@ -306,12 +313,7 @@ static inline __attribute__((always_inline)) void *record_headered(char *c, size
 {
     void *q = c + LG_HDR_SIZE;
     lg_in_hook = 1;
-    uint32_t stack = LG_NONE;
-    if (lg_cfg.depth > 0) {
-        int saved = errno;              /* the unwinders may probe memory */
-        stack = lg_stack_capture_here(lg_cfg.depth);
-        errno = saved;
-    }
+    uint32_t stack = alloc_stack();
     bool marked = mark_block(q, lg_meta_make(size, stack));   /* keeps errno */
     lg_in_hook = 0;
     if (LG_UNLIKELY(!marked))
