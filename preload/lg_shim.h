@@ -246,6 +246,8 @@ static inline bool lg_ip_is_own(uintptr_t ip)   /* ip lies in the shim's text */
 
 void lg_objects_install(void);          /* find librefcount, hook its tracer */
 extern struct lg_map lg_objects;
+size_t lg_objects_in_headers(void);     /* objects.c: records in block headers;
+                                           every object shard lock held */
 void lg_objects_fork_lock(void);
 void lg_objects_fork_unlock(void);
 void lg_funckeys_fork_lock(void);

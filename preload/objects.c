@@ -6,17 +6,33 @@
  * lies in the same function), so the unmatched increfs the report names
  * are kept; only when no such pair exists is the oldest incref/decref pair
  * dropped, and the record marked LG_OBJF_HISTORY_TRUNCATED. Records and
- * event arrays come from per-shard free lists under the shard's lock. */
+ * event arrays come from per-shard free lists under the shard's lock.
+ * An object whose block has a header (blockbits.h) keeps its record in
+ * the header's spare word, not in the map: the runtime's events name the
+ * block, so finding the record touches the block's own cache line. Either
+ * way the record is guarded by the lock of the object's map shard. */
 #include <errno.h>
 #include <string.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "blockbits.h"
 #include "lg_shim.h"
 #include "objects.h"
 #include "rcworld.h"
 
 struct lg_map lg_objects;
+
+/* The header word that holds the record of an object in block, or NULL
+ * when the block has no header (its record is in the map). */
+static inline uint64_t *header_slot(void *block)
+{
+    return lg_bb_has(block) ? lg_hdr_meta(block) + 1 : NULL;
+}
+
+
+struct shard_free;
+static void rec_free(struct shard_free *f, struct lg_obj *r);
 static struct lg_map func_keys;         /* stack id + 1 -> function start */
 static const struct lg_rc_world *const worlds[] = {&lg_world_librefcount};
 
@@ -24,6 +40,7 @@ static const struct lg_rc_world *const worlds[] = {&lg_world_librefcount};
 struct shard_free {
     struct lg_obj *recs;
     void *events[N_CLASSES];
+    size_t in_headers;                  /* this shard's records kept in headers */
 };
 static struct shard_free frees[LG_SHARDS];
 
@@ -82,6 +99,23 @@ static void events_free(struct shard_free *f, struct lg_hev *ev, uint32_t cap)
     f->events[c] = ev;
 }
 
+static void rec_free(struct shard_free *f, struct lg_obj *r)
+{
+    r->obj = 0;
+    events_free(f, r->ev, r->cap);
+    *(struct lg_obj **)r = f->recs;
+    f->recs = r;
+}
+
+/* Every object shard's lock held (the snapshot). */
+size_t lg_objects_in_headers(void)
+{
+    size_t n = 0;
+    for (int i = 0; i < LG_SHARDS; i++)
+        n += frees[i].in_headers;
+    return n;
+}
+
 static struct lg_obj *rec_alloc(struct shard_free *f)
 {
     struct lg_obj *r = f->recs;
@@ -116,15 +150,19 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
             r->ev[0] = (struct lg_hev){stack, LG_HIST_NEW, refcnt};
             r->n = 1;
         }
-        uint64_t old;
-        int put = lg_map_put_old(s, (uintptr_t)obj, (uintptr_t)r, &old);
-        if (put > 0) {                  /* it replaced a record: missed its dealloc */
-            struct lg_obj *o = (struct lg_obj *)(uintptr_t)old;
-            o->obj = 0;
-            events_free(f, o->ev, o->cap);
-            *(struct lg_obj **)o = f->recs;
-            f->recs = o;
-        } else if (put < 0)
+        uint64_t old = 0, *slot = header_slot(block);
+        int put;
+        if (slot != NULL) {
+            old = *slot;
+            *slot = (uintptr_t)r;
+            put = old != 0;
+            if (!put)
+                f->in_headers++;
+        } else
+            put = lg_map_put_old(s, (uintptr_t)obj, (uintptr_t)r, &old);
+        if (put > 0)                    /* it replaced a record: missed its dealloc */
+            rec_free(f, (struct lg_obj *)(uintptr_t)old);
+        else if (put < 0)
             atomic_store(&lg_lost_events, 1);
     }
     lg_shard_unlock(s, locked);
@@ -248,7 +286,7 @@ static __thread struct {
     struct lg_obj *rec;
 } last_ref __attribute__((tls_model("initial-exec")));
 
-void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
+void lg_obj_ref(void *obj, void *block, enum lg_obj_event ev, int64_t refcnt_after)
 {
     if (lg_cfg.history == 0 || lg_in_hook || lg_in_lock)
         return;
@@ -265,7 +303,10 @@ void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
     struct lg_obj *r = last_ref.rec;
     uint64_t v;
     if (last_ref.not_obj != ~(uintptr_t)obj || r == NULL || r->obj != (uintptr_t)obj) {
-        r = lg_map_get(s, (uintptr_t)obj, &v) ? (struct lg_obj *)(uintptr_t)v : NULL;
+        uint64_t *slot = header_slot(block);
+        r = slot != NULL ? (struct lg_obj *)(uintptr_t)*slot : NULL;
+        if (r == NULL || r->obj != (uintptr_t)obj)
+            r = lg_map_get(s, (uintptr_t)obj, &v) ? (struct lg_obj *)(uintptr_t)v : NULL;
         last_ref.not_obj = ~(uintptr_t)obj;
         last_ref.rec = r;
     }
@@ -295,7 +336,7 @@ void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after)
     errno = saved;
 }
 
-void lg_obj_dealloc(void *obj)
+void lg_obj_dealloc(void *obj, void *block)
 {
     if (lg_in_lock) {
         atomic_store(&lg_lost_events, 1);
@@ -305,15 +346,14 @@ void lg_obj_dealloc(void *obj)
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
-    uint64_t v;
-    if (lg_map_del(s, (uintptr_t)obj, &v)) {
-        struct lg_obj *r = (struct lg_obj *)(uintptr_t)v;
-        struct shard_free *f = free_of(s);
-        r->obj = 0;
-        events_free(f, r->ev, r->cap);
-        *(struct lg_obj **)r = f->recs;
-        f->recs = r;
-    }
+    uint64_t v, *slot = header_slot(block);
+    struct lg_obj *r = slot != NULL ? (struct lg_obj *)(uintptr_t)*slot : NULL;
+    if (r != NULL && r->obj == (uintptr_t)obj) {
+        *slot = 0;
+        free_of(s)->in_headers--;
+        rec_free(free_of(s), r);
+    } else if (lg_map_del(s, (uintptr_t)obj, &v))
+        rec_free(free_of(s), (struct lg_obj *)(uintptr_t)v);
     lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     errno = saved;

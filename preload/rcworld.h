@@ -30,8 +30,8 @@ extern const struct lg_rc_world lg_world_librefcount;
  * that holds obj (obj may lie inside it, after a runtime header). */
 enum lg_obj_event { LG_OBJ_INCREF = 2, LG_OBJ_DECREF = 3 };   /* = lg_history_event */
 void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t refcnt);
-void lg_obj_ref(void *obj, enum lg_obj_event ev, int64_t refcnt_after);
-void lg_obj_dealloc(void *obj);
+void lg_obj_ref(void *obj, void *block, enum lg_obj_event ev, int64_t refcnt_after);
+void lg_obj_dealloc(void *obj, void *block);
 
 /* Snapshot side (objects.c): the world of a live object. */
 const struct lg_rc_world *lg_world_by_id(uint32_t id);

@@ -692,7 +692,8 @@ static int collect_blocks(struct heap *h, bool consume)
 
 static int collect_objects(struct heap *h)
 {
-    size_t n = lg_map_count(&lg_objects), k = 0;
+    size_t in_map = lg_map_count(&lg_objects), in_hdr = lg_objects_in_headers(), k = 0;
+    size_t n = in_map + in_hdr;
     if (n == 0)
         return 0;
     h->objs = lg_map_pages(n * sizeof *h->objs);
@@ -702,7 +703,7 @@ static int collect_objects(struct heap *h)
     memset(h->obj_of, 0xff, (h->n + 1) * sizeof *h->obj_of);
     for (int s = 0; s < LG_SHARDS; s++) {
         struct lg_shard *sh = &lg_objects.shards[s];
-        for (size_t i = 0; i < sh->cap && k < n; i++) {
+        for (size_t i = 0; i < sh->cap && k < in_map; i++) {
             if (!sh->slots[i].key)
                 continue;
             struct lg_obj *r = (struct lg_obj *)(uintptr_t)sh->slots[i].val;
@@ -710,6 +711,17 @@ static int collect_objects(struct heap *h)
             uint32_t b = find_exact(h, r->block);
             h->objs[k++] = (struct objref){sh->slots[i].key, r, b};
         }
+    }
+    /* the records kept in block headers (objects.c), block by block */
+    for (size_t i = 0; i < h->n && in_hdr > 0 && k < n; i++) {
+        void *blk = (void *)(uintptr_t)h->b[i].addr;
+        if (!lg_bb_has(blk))
+            continue;
+        struct lg_obj *r = (struct lg_obj *)(uintptr_t)lg_hdr_meta(blk)[1];
+        if (r == NULL || r->block != h->b[i].addr)
+            continue;
+        r->snap_index = (uint32_t)k;
+        h->objs[k++] = (struct objref){r->obj, r, (uint32_t)i};
     }
     h->nobj = k;
     for (size_t i = 0; i < k; i++)

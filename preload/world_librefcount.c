@@ -37,13 +37,13 @@ static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
         lg_obj_new(&lg_world_librefcount, o, block, (int64_t)o->refcnt);
         break;
     case RC_TRACE_INCREF:
-        lg_obj_ref(o, LG_OBJ_INCREF, (int64_t)o->refcnt);
+        lg_obj_ref(o, block, LG_OBJ_INCREF, (int64_t)o->refcnt);
         break;
     case RC_TRACE_DECREF:
-        lg_obj_ref(o, LG_OBJ_DECREF, (int64_t)o->refcnt);
+        lg_obj_ref(o, block, LG_OBJ_DECREF, (int64_t)o->refcnt);
         break;
     case RC_TRACE_DEALLOC:
-        lg_obj_dealloc(o);
+        lg_obj_dealloc(o, block);
         break;
     }
     rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
