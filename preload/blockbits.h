@@ -59,14 +59,20 @@ static inline uint64_t lg_bb_bit(uintptr_t a)
     return (uint64_t)1 << ((a >> 4) & 63);
 }
 
-/* p is a headered block of the shim's (the block as the program sees it). */
-static inline bool lg_bb_has(const void *p)
+/* The bitmap word of p's bit when p is a headered block of the shim's (the
+ * block as the program sees it), else NULL. */
+static inline uint64_t *lg_bb_headered_word(const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (a & 15)
-        return false;
-    const uint64_t *w = lg_bb_word(a);
-    return w != NULL && (__atomic_load_n(w, __ATOMIC_RELAXED) & lg_bb_bit(a)) != 0;
+        return NULL;
+    uint64_t *w = lg_bb_word(a);
+    return w != NULL && (__atomic_load_n(w, __ATOMIC_RELAXED) & lg_bb_bit(a)) != 0 ? w : NULL;
+}
+
+static inline bool lg_bb_has(const void *p)
+{
+    return lg_bb_headered_word(p) != NULL;
 }
 
 /* Notes that the bitmap page of word w (a's) holds bits: the page bits

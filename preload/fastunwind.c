@@ -411,17 +411,23 @@ struct recorder {
     bool rbp_read;                      /* the starting rbp decided something */
 };
 
+/* Keeps the word at `at` (value v) among those a replay re-reads. */
+static inline void note(struct recorder *r, uintptr_t at, uintptr_t v)
+{
+    if (r->m == NULL)
+        return;
+    if (r->n < LG_FU_MEMO_LOADS) {
+        r->m->load_at[r->n] = at;
+        r->m->load_val[r->n] = v;
+        r->n++;
+    } else
+        r->m = NULL;                    /* too deep to keep */
+}
+
 static inline uintptr_t load(struct recorder *r, uintptr_t at)
 {
     uintptr_t v = *(const uintptr_t *)at;
-    if (r->m != NULL) {
-        if (r->n < LG_FU_MEMO_LOADS) {
-            r->m->load_at[r->n] = at;
-            r->m->load_val[r->n] = v;
-            r->n++;
-        } else
-            r->m = NULL;                /* too deep to keep */
-    }
+    note(r, at, v);
     return v;
 }
 
@@ -461,14 +467,8 @@ static inline bool memo_matches(const struct lg_fu_memo *m, uintptr_t ip, uintpt
 static inline void use_rbp(struct recorder *r, uintptr_t *rbp_at, uintptr_t rbp, bool *first_rbp)
 {
     r->rbp_read |= *first_rbp;
-    if (*rbp_at != 0 && r->m != NULL) {
-        if (r->n < LG_FU_MEMO_LOADS) {
-            r->m->load_at[r->n] = *rbp_at;
-            r->m->load_val[r->n] = rbp;
-            r->n++;
-        } else
-            r->m = NULL;
-    }
+    if (*rbp_at != 0)
+        note(r, *rbp_at, rbp);
     *rbp_at = 0;
 }
 

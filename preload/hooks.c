@@ -234,6 +234,31 @@ static bool enter_word(struct lg_shard *s, bool *locked)
     return false;
 }
 
+/* How a bit change holds its word (word_take / word_give): nothing to
+ * give back (a handler inside a hook whose word needs no lock), s's lock
+ * taken raw by such a handler, or through shard_enter (locked or, with one
+ * thread, not). */
+enum word_hold { WORD_CANNOT, WORD_NESTED, WORD_RAW, WORD_ENTERED, WORD_ENTERED_LOCKED };
+
+static inline __attribute__((always_inline)) enum word_hold word_take(struct lg_shard *s)
+{
+    if (LG_UNLIKELY(lg_in_lock)) {
+        bool locked;
+        if (!enter_word(s, &locked))
+            return WORD_CANNOT;
+        return locked ? WORD_RAW : WORD_NESTED;
+    }
+    return shard_enter(s) ? WORD_ENTERED_LOCKED : WORD_ENTERED;
+}
+
+static inline __attribute__((always_inline)) void word_give(struct lg_shard *s, enum word_hold h)
+{
+    if (LG_UNLIKELY(h == WORD_RAW))
+        lg_lock_drop(&s->lock);
+    else if (h >= WORD_ENTERED)
+        shard_leave(s, h == WORD_ENTERED_LOCKED);
+}
+
 /* Writes q's header (meta) and sets q's bit under its shard's lock
  * (blockbits.h says why that shard). The header is written inside the
  * lock, after the locked exchange: a store still pending at that full
@@ -252,22 +277,13 @@ static inline __attribute__((always_inline)) bool mark_block(void *q, uint64_t m
     lg_bb_note_page(w, a);
     uint64_t *hdr = lg_hdr_meta(q);
     struct lg_shard *s = lg_map_shard(&lg_blocks, a);
-    if (LG_UNLIKELY(lg_in_lock)) {
-        bool locked;
-        if (!enter_word(s, &locked))
-            return false;
-        hdr[0] = meta;
-        hdr[1] = 0;                     /* spare */
-        lg_bb_or(w, lg_bb_bit(a));
-        if (locked)
-            lg_lock_drop(&s->lock);
-        return true;
-    }
-    bool locked = shard_enter(s);
+    enum word_hold h = word_take(s);
+    if (LG_UNLIKELY(h == WORD_CANNOT))
+        return false;
     hdr[0] = meta;
-    hdr[1] = 0;
+    hdr[1] = 0;                         /* spare: objects.c's record */
     lg_bb_or(w, lg_bb_bit(a));
-    shard_leave(s, locked);
+    word_give(s, h);
     return true;
 }
 
@@ -278,31 +294,12 @@ static inline __attribute__((always_inline)) bool unmark_block(void *q, uint64_t
 {
     uintptr_t a = (uintptr_t)q;
     struct lg_shard *s = lg_map_shard(&lg_blocks, a);
-    if (LG_UNLIKELY(lg_in_lock)) {
-        bool locked;
-        if (!enter_word(s, &locked))
-            return false;
-        lg_bb_andnot(w, lg_bb_bit(a));
-        if (locked)
-            lg_lock_drop(&s->lock);
-        return true;
-    }
-    bool locked = shard_enter(s);
+    enum word_hold h = word_take(s);
+    if (LG_UNLIKELY(h == WORD_CANNOT))
+        return false;
     lg_bb_andnot(w, lg_bb_bit(a));
-    shard_leave(s, locked);
+    word_give(s, h);
     return true;
-}
-
-/* The word of p's bit when p is a headered block, else NULL. */
-static inline __attribute__((always_inline)) uint64_t *headered_word(const void *p)
-{
-    uintptr_t a = (uintptr_t)p;
-    if (a & 15)
-        return NULL;
-    uint64_t *w = lg_bb_word(a);
-    if (w == NULL || !(__atomic_load_n(w, __ATOMIC_RELAXED) & lg_bb_bit(a)))
-        return NULL;
-    return w;
 }
 
 /* Makes real block c (size + LG_HDR_SIZE bytes) the headered block of size
@@ -383,7 +380,7 @@ LG_EXPORT void free(void *p)
         return;
     if (LG_UNLIKELY(booting()))
         return;                         /* cannot happen: p came from someone */
-    uint64_t *w = headered_word(p);
+    uint64_t *w = lg_bb_headered_word(p);
     if (w != NULL) {                    /* even when no longer recording */
         if (LG_LIKELY(unmark_block(p, w)))
             real.free((char *)p - LG_HDR_SIZE);
@@ -482,7 +479,7 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintp
         return q;
     }
     if (p != NULL) {
-        uint64_t *w = headered_word(p);
+        uint64_t *w = lg_bb_headered_word(p);
         if (w != NULL)
             return realloc_headered(p, w, total, caller);
     } else if (wants_header(total)) {   /* realloc(NULL, n) is malloc(n) */
@@ -584,7 +581,7 @@ LG_EXPORT size_t malloc_usable_size(void *p)
         return boot_size(p);
     if (LG_UNLIKELY(booting()))
         return 0;
-    if (p != NULL && headered_word(p) != NULL)
+    if (p != NULL && lg_bb_headered_word(p) != NULL)
         return real.malloc_usable_size((char *)p - LG_HDR_SIZE) - LG_HDR_SIZE;
     return real.malloc_usable_size(p);
 }

@@ -51,7 +51,7 @@ void lg_exec_init(void);                /* exec.c: remember the shim's path, set
 void lg_run_pending_snapshot(uintptr_t caller); /* a signal-requested snapshot,
                                         unless caller is inside a refcount runtime */
 bool lg_ip_in_runtime(uintptr_t ip);    /* objects.c: inside any world's runtime */
-bool lg_write_pending_snapshot(void);   /* the signal writer's: false after the exit */
+bool lg_write_pending_snapshot(void);   /* a pending signal snapshot; false after the exit */
 void lg_sigwriter_start(void);          /* sigwriter.c: if LEAKGRAPH_SIGNAL_THREAD=on */
 void lg_sigwriter_wake(void);           /* from the snapshot signal's handler */
 pid_t lg_sigwriter_tid(void);           /* the writer thread, 0 if none */

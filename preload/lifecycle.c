@@ -174,15 +174,13 @@ void lg_init(void)
  * runs their traverse. The next allocation elsewhere, or the exit, writes it. */
 void lg_run_pending_snapshot(uintptr_t caller)
 {
-    if (lg_in_hook || lg_in_lock || atomic_load(&exit_written) || lg_ip_in_runtime(caller))
-        return;
-    int sig = atomic_exchange(&lg_snapshot_pending, 0);
-    if (sig != 0)
-        lg_write_snapshot(LG_SNAP_SIGNAL, sig);
+    if (!lg_in_hook && !lg_in_lock && !lg_ip_in_runtime(caller))
+        lg_write_pending_snapshot();
 }
 
-/* From the signal writer thread (sigwriter.c): false once the exit
- * snapshot is written (nothing more to do). */
+/* A signal-requested snapshot, if one is pending: from the hooks (above)
+ * and the signal writer thread (sigwriter.c). False once the exit snapshot
+ * is written (nothing more to do). */
 bool lg_write_pending_snapshot(void)
 {
     if (atomic_load(&exit_written))

@@ -279,13 +279,6 @@ static inline __attribute__((always_inline)) uint32_t ref_stack(void)
     return lg_stack_of_backtrace(buf, lg_backtrace(buf, depth));
 }
 
-/* The object is kept complemented: TLS is a root of the scan, and a
- * plain pointer here would keep a lost object reachable. */
-static __thread struct {
-    uintptr_t not_obj;                  /* ~object */
-    struct lg_obj *rec;
-} last_ref __attribute__((tls_model("initial-exec")));
-
 void lg_obj_ref(void *obj, void *block, enum lg_obj_event ev, int64_t refcnt_after)
 {
     if (lg_cfg.history == 0 || lg_in_hook || lg_in_lock)
@@ -296,20 +289,13 @@ void lg_obj_ref(void *obj, void *block, enum lg_obj_event ev, int64_t refcnt_aft
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
-    /* An incref and its decref come in pairs, on one object: the record
-     * found last on this thread is checked first. Records are never
-     * unmapped, and a freed one has obj 0, so under the shard lock
-     * r->obj == obj means it is this object's live record. */
-    struct lg_obj *r = last_ref.rec;
-    uint64_t v;
-    if (last_ref.not_obj != ~(uintptr_t)obj || r == NULL || r->obj != (uintptr_t)obj) {
-        uint64_t *slot = header_slot(block);
-        r = slot != NULL ? (struct lg_obj *)(uintptr_t)*slot : NULL;
-        if (r == NULL || r->obj != (uintptr_t)obj)
-            r = lg_map_get(s, (uintptr_t)obj, &v) ? (struct lg_obj *)(uintptr_t)v : NULL;
-        last_ref.not_obj = ~(uintptr_t)obj;
-        last_ref.rec = r;
-    }
+    /* The record in the block's header (records are never unmapped, and a
+     * freed one has obj 0, so under the shard lock r->obj == obj means it
+     * is this object's live record), else in the map. */
+    uint64_t v, *slot = header_slot(block);
+    struct lg_obj *r = slot != NULL ? (struct lg_obj *)(uintptr_t)*slot : NULL;
+    if (r == NULL || r->obj != (uintptr_t)obj)
+        r = lg_map_get(s, (uintptr_t)obj, &v) ? (struct lg_obj *)(uintptr_t)v : NULL;
     if (r != NULL) {
         uint32_t bound = (uint32_t)lg_cfg.history;
         if (r->n >= bound)

@@ -58,22 +58,14 @@ static void *writer_main(void *unused)
     }
 }
 
-void lg_sigwriter_start(void)
+/* Starts the writer on stack; 0 or an error. */
+static int start_writer(void *stack)
 {
-    if (!lg_cfg.signal_thread || lg_cfg.signal <= 0)
-        return;
-    atomic_store(&writer_tid, 0);       /* a forked child has none yet */
     typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
     create_fn create = (create_fn)lg_next_symbol("pthread_create");
-    void *stack = lg_map_pages(WRITER_STACK);
     pthread_attr_t attr;
-    if (create == NULL || stack == NULL || pthread_attr_init(&attr) != 0) {
-        if (stack != NULL)
-            lg_unmap_pages(stack, WRITER_STACK);
-        lg_say("LEAKGRAPH_SIGNAL_THREAD: cannot start the writer thread; ",
-               "signal snapshots wait for the next allocation", NULL, NULL);
-        return;
-    }
+    if (create == NULL || pthread_attr_init(&attr) != 0)
+        return -1;
     pthread_attr_setstack(&attr, stack, WRITER_STACK);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigset_t all, old;
@@ -86,9 +78,19 @@ void lg_sigwriter_start(void)
     lg_in_hook = was;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
-    if (err != 0) {
+    return err;
+}
+
+void lg_sigwriter_start(void)
+{
+    if (!lg_cfg.signal_thread || lg_cfg.signal <= 0)
+        return;
+    atomic_store(&writer_tid, 0);       /* a forked child has none yet */
+    void *stack = lg_map_pages(WRITER_STACK);
+    if (stack != NULL && start_writer(stack) == 0)
+        return;
+    if (stack != NULL)
         lg_unmap_pages(stack, WRITER_STACK);
-        lg_say("LEAKGRAPH_SIGNAL_THREAD: cannot start the writer thread; ",
-               "signal snapshots wait for the next allocation", NULL, NULL);
-    }
+    lg_say("LEAKGRAPH_SIGNAL_THREAD: cannot start the writer thread; ",
+           "signal snapshots wait for the next allocation", NULL, NULL);
 }
