@@ -3,7 +3,7 @@
  * malloc_usable_size. Each forwards to the next definition (dlsym RTLD_NEXT)
  * and records the live block with its allocating stack: a block of fewer
  * than LG_HDR_MAX bytes from malloc, calloc, realloc or reallocarray in a
- * 16-byte header in front of it, marked in the address bitmap
+ * 16-byte header in front of it, marked in the address byte map
  * (blockbits.h); any other in lg_blocks.
  * Owns the real function pointers and the boot arena that serves
  * allocations made while dlsym runs. Rules (STYLE.md): record after the real
@@ -18,6 +18,7 @@
 
 #include "lg_shim.h"
 #include "blockbits.h"
+#include "gate.h"
 #include "map_inline.h"
 
 struct lg_map lg_blocks;
@@ -26,7 +27,6 @@ __thread int lg_in_hook;
 /* set while this thread holds a shard lock: a free from a signal handler
  * or from code the snapshot runs must not take it again */
 __thread int lg_in_lock;
-__thread int lg_blocks_all_held;
 
 static struct {
     void *(*malloc)(size_t);
@@ -111,43 +111,22 @@ static inline bool recording(void)
     return atomic_load_explicit(&lg_state, memory_order_relaxed) == LG_READY;
 }
 
-/* The block shard lock this thread's hook holds (HELD_WAIT: about to take
- * or just dropping one), NULL otherwise; only while threaded. A signal
- * handler that interrupts the hook reads it (enter_word). */
-static __thread struct lg_shard *held_shard __attribute__((tls_model("initial-exec")));
-#define HELD_WAIT ((struct lg_shard *)1)
-
-/* Takes the lock of shard s for a bit change: true when the caller must
- * drop it (shard_leave). The stores are ordered for a signal handler on
- * this thread (enter_word reads them). */
+/* Takes the lock of shard s for a change of the block map: true when the
+ * caller must drop it (shard_leave). lg_in_lock is set first, so a signal
+ * handler that interrupts the hook neither takes the lock again nor waits
+ * at a shut gate (gate.h). */
 static inline __attribute__((always_inline)) bool shard_enter(struct lg_shard *s)
 {
-    if (__libc_single_threaded) {
-        lg_in_lock = 1;
-        return false;
-    }
-    held_shard = HELD_WAIT;
-    atomic_signal_fence(memory_order_seq_cst);
     lg_in_lock = 1;
-    lg_lock_take(&s->lock);
     atomic_signal_fence(memory_order_seq_cst);
-    held_shard = s;
-    return true;
+    return lg_shard_lock(s);
 }
 
 static inline __attribute__((always_inline)) void shard_leave(struct lg_shard *s, bool locked)
 {
-    if (locked) {
-        held_shard = HELD_WAIT;
-        atomic_signal_fence(memory_order_seq_cst);
-        lg_lock_drop(&s->lock);
-    }
+    lg_shard_unlock(s, locked);
     atomic_signal_fence(memory_order_seq_cst);
     lg_in_lock = 0;
-    if (locked) {
-        atomic_signal_fence(memory_order_seq_cst);
-        held_shard = NULL;
-    }
 }
 
 static inline __attribute__((always_inline)) void put_block(void *p, uint64_t meta)
@@ -212,94 +191,35 @@ static inline void record_free(void *p)
 
 /* ---- headered blocks (blockbits.h) ---------------------------------------- */
 
-/* From inside a held lock (a signal handler that interrupted a hook, code
- * the snapshot runs): may the bits of shard s's words change now? Yes with
- * one thread, or when this thread holds s or every block shard (no other
- * thread can be in the word, and the interrupted code is never inside an
- * instruction), or when s's lock can be had (*locked: drop it after).
- * Waiting long is no option: the holder may be a snapshot waiting for the
- * lock this thread holds. */
-static bool enter_word(struct lg_shard *s, bool *locked)
-{
-    *locked = false;
-    if (__libc_single_threaded || held_shard == s || lg_blocks_all_held)
-        return true;
-    for (int spin = 0; spin < (1 << 14); spin++) {
-        if (!atomic_exchange_explicit(&s->lock.v, 1, memory_order_acquire)) {
-            *locked = true;
-            return true;
-        }
-        __builtin_ia32_pause();
-    }
-    return false;
-}
-
-/* How a bit change holds its word (word_take / word_give): nothing to
- * give back (a handler inside a hook whose word needs no lock), s's lock
- * taken raw by such a handler, or through shard_enter (locked or, with one
- * thread, not). */
-enum word_hold { WORD_CANNOT, WORD_NESTED, WORD_RAW, WORD_ENTERED, WORD_ENTERED_LOCKED };
-
-static inline __attribute__((always_inline)) enum word_hold word_take(struct lg_shard *s)
-{
-    if (LG_UNLIKELY(lg_in_lock)) {
-        bool locked;
-        if (!enter_word(s, &locked))
-            return WORD_CANNOT;
-        return locked ? WORD_RAW : WORD_NESTED;
-    }
-    return shard_enter(s) ? WORD_ENTERED_LOCKED : WORD_ENTERED;
-}
-
-static inline __attribute__((always_inline)) void word_give(struct lg_shard *s, enum word_hold h)
-{
-    if (LG_UNLIKELY(h == WORD_RAW))
-        lg_lock_drop(&s->lock);
-    else if (h >= WORD_ENTERED)
-        shard_leave(s, h == WORD_ENTERED_LOCKED);
-}
-
-/* Writes q's header (meta) and sets q's bit under its shard's lock
- * (blockbits.h says why that shard). The header is written inside the
- * lock, after the locked exchange: a store still pending at that full
- * fence (the block's line, just handed out) cost 14 ms on 5M pairs.
- * False when q's leaf cannot be mapped, or (a signal handler inside a
- * hook) its word cannot be had: the caller takes the block map's way. */
+/* Writes q's header (meta) and marks q in the byte map, inside the gate
+ * (gate.h), so a snapshot sees both or neither. False when q's leaf cannot
+ * be mapped: the caller takes the block map's way. */
 static inline __attribute__((always_inline)) bool mark_block(void *q, uint64_t meta)
 {
     uintptr_t a = (uintptr_t)q;
-    uint64_t *w = lg_bb_word(a);
-    if (LG_UNLIKELY(w == NULL)) {
+    uint8_t *b = lg_bb_byte(a);
+    if (LG_UNLIKELY(b == NULL)) {
         if (lg_bb_leaf_make(a) == NULL)
             return false;
-        w = lg_bb_word(a);
+        b = lg_bb_byte(a);
     }
-    lg_bb_note_page(w, a);
+    lg_bb_note_page(b, a);
     uint64_t *hdr = lg_hdr_meta(q);
-    struct lg_shard *s = lg_map_shard(&lg_blocks, a);
-    enum word_hold h = word_take(s);
-    if (LG_UNLIKELY(h == WORD_CANNOT))
-        return false;
+    enum lg_gate_pass pass = lg_gate_enter();
     hdr[0] = meta;
     hdr[1] = 0;                         /* spare: objects.c's record */
-    lg_bb_or(w, lg_bb_bit(a));
-    word_give(s, h);
+    lg_bb_set(b, a);
+    lg_gate_leave(pass);
     return true;
 }
 
-/* Clears the bit of q, whose word is w; before the real free can hand the
- * address out again. False only from a signal handler inside a hook that
- * cannot have the word: the block then stays live (and leaks). */
-static inline __attribute__((always_inline)) bool unmark_block(void *q, uint64_t *w)
+/* Unmarks the block whose map byte is b; before the real free can hand the
+ * address out again. */
+static inline __attribute__((always_inline)) void unmark_block(uint8_t *b)
 {
-    uintptr_t a = (uintptr_t)q;
-    struct lg_shard *s = lg_map_shard(&lg_blocks, a);
-    enum word_hold h = word_take(s);
-    if (LG_UNLIKELY(h == WORD_CANNOT))
-        return false;
-    lg_bb_andnot(w, lg_bb_bit(a));
-    word_give(s, h);
-    return true;
+    enum lg_gate_pass pass = lg_gate_enter();
+    lg_bb_clear(b);
+    lg_gate_leave(pass);
 }
 
 /* Makes real block c (size + LG_HDR_SIZE bytes) the headered block of size
@@ -340,7 +260,7 @@ LG_EXPORT void *malloc(size_t size)
         void *q = record_headered(c, size, CALLER);
         if (LG_LIKELY(q != NULL))
             return q;
-        real.free(c);                   /* no bitmap leaf: the block map's way */
+        real.free(c);                   /* no map leaf: the block map's way */
     }
     void *p = real.malloc(size);
     if (LG_LIKELY(p != NULL))
@@ -380,10 +300,10 @@ LG_EXPORT void free(void *p)
         return;
     if (LG_UNLIKELY(booting()))
         return;                         /* cannot happen: p came from someone */
-    uint64_t *w = lg_bb_headered_word(p);
-    if (w != NULL) {                    /* even when no longer recording */
-        if (LG_LIKELY(unmark_block(p, w)))
-            real.free((char *)p - LG_HDR_SIZE);
+    uint8_t *b = lg_bb_headered_byte(p);
+    if (b != NULL) {                    /* even when no longer recording */
+        unmark_block(b);
+        real.free((char *)p - LG_HDR_SIZE);
         return;
     }
     record_free(p);
@@ -408,33 +328,25 @@ static void record_realloced(void *q, size_t size, uint64_t old, uintptr_t calle
         put_block(q, lg_meta_make(size, lg_meta_stack(old)));
 }
 
-/* realloc of headered block p (its bit in word w) to total bytes. It stays
+/* realloc of headered block p (its map byte b) to total bytes. It stays
  * headered below LG_HDR_MAX (the header moves with the data: one real
  * realloc), and becomes a block of the map at or above it. */
-static void *realloc_headered(void *p, uint64_t *w, size_t total, uintptr_t caller)
+static void *realloc_headered(void *p, uint8_t *b, size_t total, uintptr_t caller)
 {
     char *c = (char *)p - LG_HDR_SIZE;
     uint64_t old = *lg_hdr_meta(p);
-    if (LG_UNLIKELY(lg_in_lock) && total == 0) {   /* glibc's realloc(p, 0) */
-        if (unmark_block(p, w))
-            real.free(c);
-        return NULL;
-    }
-    /* Out of the headered kind when it grows past LG_HDR_MAX, or in a
-     * signal handler inside a hook, which may not be able to set p's bit
-     * again should the realloc fail. */
-    if (total >= LG_HDR_MAX || LG_UNLIKELY(lg_in_lock)) {
+    if (total >= LG_HDR_MAX) {
         char *r = real.malloc(total);
         if (r == NULL)
             return NULL;                /* errno from malloc; p is still live */
         size_t have = real.malloc_usable_size(c) - LG_HDR_SIZE;
         memcpy(r, p, have < total ? have : total);
-        if (unmark_block(p, w))
-            real.free(c);
+        unmark_block(b);
+        real.free(c);
         record_realloced(r, total, old, caller);
         return r;
     }
-    unmark_block(p, w);                 /* before realloc can hand c out again */
+    unmark_block(b);                    /* before realloc can hand c out again */
     char *r = real.realloc(c, total == 0 ? 0 : lg_hdr_real_size(total));
     if (r == NULL) {
         if (total != 0) {               /* failed: p is still live */
@@ -458,7 +370,7 @@ static void *realloc_headered(void *p, uint64_t *w, size_t total, uintptr_t call
     }
     if (LG_LIKELY(q != NULL))
         return q;
-    memmove(r, r + LG_HDR_SIZE, total); /* no bitmap leaf: a plain block */
+    memmove(r, r + LG_HDR_SIZE, total); /* no map leaf: a plain block */
     record_realloced(r, total, old, caller);
     return r;
 }
@@ -479,9 +391,9 @@ static void *realloc_common(void *p, size_t n, size_t size, bool is_array, uintp
         return q;
     }
     if (p != NULL) {
-        uint64_t *w = lg_bb_headered_word(p);
-        if (w != NULL)
-            return realloc_headered(p, w, total, caller);
+        uint8_t *b = lg_bb_headered_byte(p);
+        if (b != NULL)
+            return realloc_headered(p, b, total, caller);
     } else if (wants_header(total)) {   /* realloc(NULL, n) is malloc(n) */
         char *c = real.malloc(lg_hdr_real_size(total));
         if (c == NULL)
@@ -581,7 +493,7 @@ LG_EXPORT size_t malloc_usable_size(void *p)
         return boot_size(p);
     if (LG_UNLIKELY(booting()))
         return 0;
-    if (p != NULL && lg_bb_headered_word(p) != NULL)
+    if (p != NULL && lg_bb_has(p))
         return real.malloc_usable_size((char *)p - LG_HDR_SIZE) - LG_HDR_SIZE;
     return real.malloc_usable_size(p);
 }

@@ -265,8 +265,9 @@ void lg_snapshot_fork_lock(void);
 void lg_snapshot_fork_unlock(void);
 void lg_snapshot_fork_child(void);
 extern __thread int lg_in_lock __attribute__((tls_model("initial-exec")));
-extern __thread int lg_blocks_all_held __attribute__((tls_model("initial-exec")));
-                                        /* this thread (a snapshot) holds every
-                                           block shard lock: hooks.c, enter_word */
+                                        /* this thread holds a shim lock (a block
+                                           map change, objects.c, a snapshot): a
+                                           hook in a signal handler takes none
+                                           again and passes a shut gate (gate.h) */
 
 #endif /* LG_SHIM_H */

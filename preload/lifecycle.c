@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "lg_shim.h"
 #include "snapshot.h"
 
@@ -27,6 +28,7 @@ static atomic_int exit_written;
 static void fork_prepare(void)
 {
     lg_snapshot_fork_lock();
+    lg_gate_close(-1);                  /* headered blocks: no hook half-way */
     lg_objects_fork_lock();
     lg_map_lock_all(&lg_blocks);
     lg_funckeys_fork_lock();
@@ -43,6 +45,7 @@ static void fork_parent(void)
     lg_funckeys_fork_unlock();
     lg_map_unlock_all(&lg_blocks);
     lg_objects_fork_unlock();
+    lg_gate_open();
     lg_snapshot_fork_unlock();
 }
 
@@ -54,6 +57,7 @@ static void fork_child(void)
     lg_funckeys_fork_unlock();
     lg_map_unlock_all(&lg_blocks);
     lg_objects_fork_unlock();
+    lg_gate_fork_child();
     lg_snapshot_fork_child();           /* own file, numbering from 1 */
     atomic_store(&lg_snapshot_pending, 0);
     lg_sigwriter_start();               /* the parent's did not come along */
@@ -158,6 +162,7 @@ void lg_init(void)
     lg_config_load();
     lg_exec_init();
     lg_stacks_init();
+    lg_gate_init();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     lg_phdr_atfork();                   /* after: its prepare must run first */
     install_signals();

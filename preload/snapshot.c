@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "blockbits.h"
+#include "gate.h"
 #include "lg_shim.h"
 #include "objects.h"
 #include "rcworld.h"
@@ -642,7 +643,7 @@ static const uint8_t *loader_stacks(const struct lg_modules *m, uint32_t nstacks
     return flag;
 }
 
-/* The headered blocks come from the bitmap in address order, the map's
+/* The headered blocks come from the byte map in address order, the map's
  * blocks are copied out and sorted apart (few: large and aligned ones),
  * then the two runs are merged from the back into h->b. */
 static int collect_blocks(struct heap *h, bool consume)
@@ -761,6 +762,8 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         return err;
     static bool obj_taken[LG_SHARDS], blk_taken[LG_SHARDS];
     bool interrupted_in_lock = lg_in_lock;  /* a fatal signal inside a hook */
+    /* the gate first (gate.h): a hook inside it may need a shim lock */
+    bool gate_shut = lg_gate_close(fatal ? 100 : -1);
     if (!fatal) {
         lg_map_lock_all(&lg_objects);
         lg_map_lock_all(&lg_blocks);
@@ -769,10 +772,6 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
         lg_map_try_lock_all(&lg_blocks, blk_taken);
     }
     lg_in_lock = 1;
-    bool all_held = !fatal || !interrupted_in_lock;
-    for (int i = 0; fatal && all_held && i < LG_SHARDS; i++)
-        all_held = blk_taken[i];
-    lg_blocks_all_held = all_held;      /* for a free the snapshot's code makes */
     err = collect_blocks(&h, kind == LG_SNAP_EXIT);
     if (err == 0)
         err = collect_objects(&h);
@@ -906,7 +905,6 @@ static int write_all(uint32_t kind, int sig, uintptr_t sp, bool fatal)
     err = lg_out_flush();
 
 out_unlock:
-    lg_blocks_all_held = 0;
     lg_in_lock = interrupted_in_lock;
     if (!fatal) {
         lg_map_unlock_all(&lg_blocks);
@@ -915,6 +913,8 @@ out_unlock:
         lg_map_unlock_taken(&lg_blocks, blk_taken);
         lg_map_unlock_taken(&lg_objects, obj_taken);
     }
+    if (gate_shut)
+        lg_gate_open();
     free_heap(&h);
     vec_free(&precise);
     strings_reset();

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "gate.h"
 #include "lg_shim.h"
 
 #define MAX_STACKS 4096
@@ -49,6 +50,7 @@ struct start {
 static void on_thread_exit(void *unused)
 {
     (void)unused;
+    lg_gate_thread_exit();
     if (my_slot >= 0)
         atomic_store(&slots[my_slot].state, SLOT_DEAD);
     my_slot = -1;

@@ -12,7 +12,9 @@
  * name or size) lost:<bytes> (lost blocks of that size) hist_incref[:<type>] hist_decref[:<type>]
  * module:<file name> (modules of that name) region_kind:<k> roots_kind:<k>
  * unmatched_increfs:<type> (increfs no later decref of the same object from
- * the same first frame outside librefcount and the shim pairs with).
+ * the same first frame outside librefcount and the shim pairs with);
+ * snapshots and max_size_all (the largest block of any snapshot) count the
+ * whole trace.
  * Reads format version 2 (record sections and stacks packed, decoded with
  * lg_pack.h into the version 1 layout) and version 1. */
 #include <stdint.h>
@@ -24,6 +26,8 @@
 #include "lg_trace.h"
 
 #define MAX_KEYS 8192                  /* sizes:N and lost:N are a key each */
+
+static long long max_size_all;
 
 struct kv {
     char key[128];
@@ -341,6 +345,8 @@ int main(int argc, char **argv)
                 char k[64];
                 snprintf(k, sizeof k, "sizes:%llu", (unsigned long long)blocks[i].size);
                 add(k, 1);
+                if ((long long)blocks[i].size > max_size_all)
+                    max_size_all = (long long)blocks[i].size;
                 if (blocks[i].flags & LG_BLOCKF_LIBC)
                     add("libc_blocks", 1);
             }
@@ -469,7 +475,8 @@ int main(int argc, char **argv)
     if (expect != LG_SEC_SNAPSHOT_BEGIN)
         printf("incomplete snapshot\n");
     set("snapshots", snapshots);
-    printf("snapshots=%d\n", snapshots);
+    set("max_size_all", max_size_all);
+    printf("snapshots=%d max_size_all=%lld\n", snapshots, max_size_all);
     int bad = 0;
     for (int i = 2; i < argc; i++) {
         char key[160];
