@@ -146,6 +146,8 @@ bool lg_gate_close(int wait_ms)
             return false;
     }
     closing = 1;
+    if (__libc_single_threaded)
+        return true;                    /* no other thread, now or ever before */
     if (!lg_gate_fenced && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)
         lg_gate_fenced = true;          /* cannot happen once registered; be safe */
     bool all = true;
