@@ -126,7 +126,9 @@ static struct lg_obj *rec_alloc(struct shard_free *f)
     return lg_arena_alloc(sizeof *r);
 }
 
-void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t refcnt)
+/* Out of line, here and in lg_obj_dealloc: the tracer tail-calls them. */
+__attribute__((noinline)) void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block,
+                                          int64_t refcnt)
 {
     if (lg_in_lock) {
         atomic_store(&lg_lost_events, 1);
@@ -322,7 +324,7 @@ void lg_obj_ref(void *obj, void *block, enum lg_obj_event ev, int64_t refcnt_aft
     errno = saved;
 }
 
-void lg_obj_dealloc(void *obj, void *block)
+__attribute__((noinline)) void lg_obj_dealloc(void *obj, void *block)
 {
     if (lg_in_lock) {
         atomic_store(&lg_lost_events, 1);

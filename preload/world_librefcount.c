@@ -30,7 +30,7 @@ static void *user_arg;
 static unsigned user_events = RC_TRACE_ALL; /* what the program asked its tracer to see */
 static uintptr_t text_start, text_end;  /* librefcount's executable segment */
 
-static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
+static inline void record(rc_object *o, rc_trace_event ev, void *block)
 {
     switch (ev) {
     case RC_TRACE_NEW:
@@ -46,9 +46,26 @@ static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
         lg_obj_dealloc(o, block);
         break;
     }
-    rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
-    if (fn != NULL && (__atomic_load_n(&user_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev)))
+}
+
+/* Ours first, then the program's tracer, if it wants the event. */
+static __attribute__((noinline)) void record_and_chain(rc_object *o, rc_trace_event ev,
+                                                       void *block, rc_tracer_fn fn)
+{
+    record(o, ev, block);
+    if (__atomic_load_n(&user_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev))
         fn(o, ev, block, user_arg);
+}
+
+/* With no tracer of the program's, an event is a tail call into objects.c
+ * (whose lg_obj_* are out of line for it): the tracer keeps no frame. */
+static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
+{
+    rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
+    if (LG_UNLIKELY(fn != NULL))
+        record_and_chain(o, ev, block, fn);
+    else
+        record(o, ev, block);
 }
 
 /* The events the runtime reports: creations and deallocations always;
