@@ -37,10 +37,10 @@ static struct lg_map func_keys;         /* stack id + 1 -> function start */
 static const struct lg_rc_world *const worlds[] = {&lg_world_librefcount};
 
 #define N_CLASSES 16                    /* event arrays of 4 << class events */
-struct shard_free {
+struct shard_free {                     /* recs and in_headers share a cache line */
     struct lg_obj *recs;
-    void *events[N_CLASSES];
     size_t in_headers;                  /* this shard's records kept in headers */
+    void *events[N_CLASSES];
 };
 static struct shard_free frees[LG_SHARDS];
 
@@ -79,6 +79,7 @@ static unsigned class_of(uint32_t cap)
     return c;
 }
 
+/* errno unchanged */
 static struct lg_hev *events_alloc(struct shard_free *f, unsigned c)
 {
     void **head = &f->events[c];
@@ -87,7 +88,10 @@ static struct lg_hev *events_alloc(struct shard_free *f, unsigned c)
         *head = *(void **)p;
         return p;
     }
-    return lg_arena_alloc(sizeof(struct lg_hev) * (4u << c));
+    int saved = errno;
+    void *p = lg_arena_alloc(sizeof(struct lg_hev) * (4u << c));
+    errno = saved;
+    return p;
 }
 
 static void events_free(struct shard_free *f, struct lg_hev *ev, uint32_t cap)
@@ -116,25 +120,66 @@ size_t lg_objects_in_headers(void)
     return n;
 }
 
+/* errno unchanged */
+static __attribute__((noinline)) struct lg_obj *rec_alloc_new(void)
+{
+    int saved = errno;
+    struct lg_obj *r = lg_arena_alloc(sizeof *r);
+    errno = saved;
+    return r;
+}
+
 static struct lg_obj *rec_alloc(struct shard_free *f)
 {
     struct lg_obj *r = f->recs;
-    if (r) {
+    if (LG_LIKELY(r != NULL)) {
         f->recs = *(struct lg_obj **)r;
         return r;
     }
-    return lg_arena_alloc(sizeof *r);
+    return rec_alloc_new();
 }
 
-void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t refcnt)
+/* r's NEW event, in a first event array */
+static __attribute__((noinline)) void new_history(struct shard_free *f, struct lg_obj *r,
+                                                  uint32_t stack, int64_t refcnt)
+{
+    if ((r->ev = events_alloc(f, 0)) != NULL) {
+        r->cap = 4;
+        r->ev[0] = (struct lg_hev){stack, LG_HIST_NEW, refcnt};
+        r->n = 1;
+    }
+}
+
+/* r into the map, for an object in a block without a header; errno
+ * unchanged (a growing shard keeps it). */
+static __attribute__((noinline)) void put_in_map(struct lg_shard *s, struct shard_free *f,
+                                                 void *obj, struct lg_obj *r)
+{
+    uint64_t old = 0;
+    int put = lg_map_put_old(s, (uintptr_t)obj, (uintptr_t)r, &old);
+    if (put > 0)                        /* it replaced a record: missed its dealloc */
+        rec_free(f, (struct lg_obj *)(uintptr_t)old);
+    else if (put < 0)
+        atomic_store(&lg_lost_events, 1);
+}
+
+/* Out of line (the tracer tail-calls it), and so are its rarer paths: the
+ * history, the map, a new record. errno is saved where it may change. */
+__attribute__((noinline)) void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block,
+                                          int64_t refcnt)
 {
     if (lg_in_lock) {
         atomic_store(&lg_lost_events, 1);
         return;
     }
-    int saved = errno, was = lg_in_hook;
+    int was = lg_in_hook;
     lg_in_hook = 1;
-    uint32_t stack = was || lg_cfg.history == 0 ? LG_NONE : lg_stack_capture_here(lg_cfg.depth);
+    uint32_t stack = LG_NONE;
+    if (!was && lg_cfg.history > 0) {
+        int saved = errno;              /* the unwinder may set it */
+        stack = lg_stack_capture_here(lg_cfg.depth);
+        errno = saved;
+    }
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
@@ -145,30 +190,22 @@ void lg_obj_new(const struct lg_rc_world *w, void *obj, void *block, int64_t ref
         r->block = (uintptr_t)block;
         r->obj = (uintptr_t)obj;
         r->world = (uint8_t)w->id;
-        if (lg_cfg.history > 0 && (r->ev = events_alloc(f, 0)) != NULL) {
-            r->cap = 4;
-            r->ev[0] = (struct lg_hev){stack, LG_HIST_NEW, refcnt};
-            r->n = 1;
-        }
-        uint64_t old = 0, *slot = header_slot(block);
-        int put;
+        if (lg_cfg.history > 0)
+            new_history(f, r, stack, refcnt);
+        uint64_t *slot = header_slot(block);
         if (slot != NULL) {
-            old = *slot;
+            uint64_t old = *slot;
             *slot = (uintptr_t)r;
-            put = old != 0;
-            if (!put)
+            if (old == 0)
                 f->in_headers++;
+            else                        /* it replaced a record: missed its dealloc */
+                rec_free(f, (struct lg_obj *)(uintptr_t)old);
         } else
-            put = lg_map_put_old(s, (uintptr_t)obj, (uintptr_t)r, &old);
-        if (put > 0)                    /* it replaced a record: missed its dealloc */
-            rec_free(f, (struct lg_obj *)(uintptr_t)old);
-        else if (put < 0)
-            atomic_store(&lg_lost_events, 1);
+            put_in_map(s, f, obj, r);
     }
     lg_shard_unlock(s, locked);
     lg_in_lock = 0;
     lg_in_hook = was;
-    errno = saved;
 }
 
 /* The function the first frame outside the runtime lies in: what pairs an
@@ -322,27 +359,34 @@ void lg_obj_ref(void *obj, void *block, enum lg_obj_event ev, int64_t refcnt_aft
     errno = saved;
 }
 
-void lg_obj_dealloc(void *obj, void *block)
+/* obj's record out of the map, if it is there */
+static __attribute__((noinline)) void del_from_map(struct lg_shard *s, void *obj)
+{
+    uint64_t v;
+    if (lg_map_del(s, (uintptr_t)obj, &v))
+        rec_free(free_of(s), (struct lg_obj *)(uintptr_t)v);
+}
+
+/* Out of line (the tracer tail-calls it); nothing here sets errno. */
+__attribute__((noinline)) void lg_obj_dealloc(void *obj, void *block)
 {
     if (lg_in_lock) {
         atomic_store(&lg_lost_events, 1);
         return;
     }
-    int saved = errno;
     struct lg_shard *s = lg_map_shard(&lg_objects, (uintptr_t)obj);
     lg_in_lock = 1;
     bool locked = lg_shard_lock(s);
-    uint64_t v, *slot = header_slot(block);
+    uint64_t *slot = header_slot(block);
     struct lg_obj *r = slot != NULL ? (struct lg_obj *)(uintptr_t)*slot : NULL;
     if (r != NULL && r->obj == (uintptr_t)obj) {
         *slot = 0;
         free_of(s)->in_headers--;
         rec_free(free_of(s), r);
-    } else if (lg_map_del(s, (uintptr_t)obj, &v))
-        rec_free(free_of(s), (struct lg_obj *)(uintptr_t)v);
+    } else
+        del_from_map(s, obj);
     lg_shard_unlock(s, locked);
     lg_in_lock = 0;
-    errno = saved;
 }
 
 void lg_objects_fork_lock(void)

@@ -7,7 +7,8 @@
  * called after ours (rc_set_tracer / rc_get_tracer / rc_set_tracer_events
  * are interposed). Without history the runtime is asked for creations and
  * deallocations only (rc_set_tracer_events), so increfs and decrefs cost
- * it one load. */
+ * it one load. Once installed, the interposers jump straight to the
+ * runtime's functions. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
@@ -30,7 +31,7 @@ static void *user_arg;
 static unsigned user_events = RC_TRACE_ALL; /* what the program asked its tracer to see */
 static uintptr_t text_start, text_end;  /* librefcount's executable segment */
 
-static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
+static inline void record(rc_object *o, rc_trace_event ev, void *block)
 {
     switch (ev) {
     case RC_TRACE_NEW:
@@ -46,9 +47,26 @@ static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
         lg_obj_dealloc(o, block);
         break;
     }
-    rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
-    if (fn != NULL && (__atomic_load_n(&user_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev)))
+}
+
+/* Ours first, then the program's tracer, if it wants the event. */
+static __attribute__((noinline)) void record_and_chain(rc_object *o, rc_trace_event ev,
+                                                       void *block, rc_tracer_fn fn)
+{
+    record(o, ev, block);
+    if (__atomic_load_n(&user_events, __ATOMIC_RELAXED) & RC_TRACE_BIT(ev))
         fn(o, ev, block, user_arg);
+}
+
+/* With no tracer of the program's, an event is a tail call into objects.c
+ * (whose lg_obj_* are out of line for it): the tracer keeps no frame. */
+static void tracer(rc_object *o, rc_trace_event ev, void *block, void *arg)
+{
+    rc_tracer_fn fn = __atomic_load_n(&user_fn, __ATOMIC_ACQUIRE);
+    if (LG_UNLIKELY(fn != NULL))
+        record_and_chain(o, ev, block, fn);
+    else
+        record(o, ev, block);
 }
 
 /* The events the runtime reports: creations and deallocations always;
@@ -133,7 +151,32 @@ static void resolve_forwarders(void)
     lg_in_hook = was;
 }
 
-LG_EXPORT rc_object *rc_new(const rc_type *type)
+/* Until the hook is installed, rc_new / rc_incref / rc_decref go through
+ * *_first, which install it (once the shim is ready) and forward; from then
+ * on each jumps straight to the runtime's function (one instruction, where
+ * checking the state cost about ten on each of the program's calls). */
+static rc_object *new_first(const rc_type *type);
+static void incref_first(rc_object *o);
+static void decref_first(rc_object *o);
+static struct {
+    rc_object *(*new_)(const rc_type *);
+    void (*incref)(rc_object *);
+    void (*decref)(rc_object *);
+} fwd = {new_first, incref_first, decref_first};
+
+static void settle_forwarders(void)
+{
+    if (atomic_load(&installed) != 2)
+        return;
+    if (rt.new_ != NULL)
+        __atomic_store_n(&fwd.new_, rt.new_, __ATOMIC_RELAXED);
+    if (rt.incref != NULL)
+        __atomic_store_n(&fwd.incref, rt.incref, __ATOMIC_RELAXED);
+    if (rt.decref != NULL)
+        __atomic_store_n(&fwd.decref, rt.decref, __ATOMIC_RELAXED);
+}
+
+static rc_object *new_first(const rc_type *type)
 {
     ensure_installed();
     if (LG_UNLIKELY(rt.new_ == NULL))
@@ -142,25 +185,43 @@ LG_EXPORT rc_object *rc_new(const rc_type *type)
         errno = ENOSYS;
         return NULL;
     }
+    settle_forwarders();
     return rt.new_(type);
 }
 
-LG_EXPORT void rc_incref(rc_object *o)
+static void incref_first(rc_object *o)
 {
     ensure_installed();
     if (LG_UNLIKELY(rt.incref == NULL))
         resolve_forwarders();
+    settle_forwarders();
     if (rt.incref != NULL)
         rt.incref(o);
 }
 
-LG_EXPORT void rc_decref(rc_object *o)
+static void decref_first(rc_object *o)
 {
     ensure_installed();
     if (LG_UNLIKELY(rt.decref == NULL))
         resolve_forwarders();
+    settle_forwarders();
     if (rt.decref != NULL)
         rt.decref(o);
+}
+
+LG_EXPORT rc_object *rc_new(const rc_type *type)
+{
+    return __atomic_load_n(&fwd.new_, __ATOMIC_RELAXED)(type);
+}
+
+LG_EXPORT void rc_incref(rc_object *o)
+{
+    __atomic_load_n(&fwd.incref, __ATOMIC_RELAXED)(o);
+}
+
+LG_EXPORT void rc_decref(rc_object *o)
+{
+    __atomic_load_n(&fwd.decref, __ATOMIC_RELAXED)(o);
 }
 
 LG_EXPORT void rc_set_tracer(rc_tracer_fn fn, void *arg)
