@@ -667,6 +667,13 @@ static int collect_blocks(struct heap *h, bool consume)
             lg_map_release(sh);
     }
     sort_pairs(m, k, consume);
+    /* every page of h->b is about to be written: one call faults them all
+     * in, not a fault a page (3.2M blocks: 167 -> 157 ms a snapshot); here,
+     * not at the mmap, so the array's pages do not add to the shards'
+     * while those are copied and released */
+#ifdef MADV_POPULATE_WRITE
+    madvise(h->b, (nh + k) * sizeof *h->b, MADV_POPULATE_WRITE);   /* an old kernel: faults */
+#endif
     nh = lg_bb_collect(h->b, nh);
     size_t hi = nh, mi = k, out = nh + k;
     while (mi > 0) {                    /* both runs sorted: merge from the back */
