@@ -346,23 +346,69 @@ static inline void narrow(const struct heap *h, uint64_t v, size_t *lo, size_t *
     }
 }
 
+/* The last block with address <= v (b[0].addr <= v), searched outward
+ * from block k: 1, 2, 4 ... blocks away until the steps pass v, then
+ * halving between the last two; those blocks' entries are near k's, in
+ * cache. SIZE_MAX when v lies more than NEAR_BLOCKS blocks away. */
+#define NEAR_BLOCKS 64
+
+static inline size_t search_near(const struct pair *b, size_t n, size_t k, uint64_t v)
+{
+    size_t lo, hi, step = 1;            /* b[lo].addr <= v < b[hi].addr (b[n]: past all) */
+    if (b[k].addr <= v) {
+        lo = k;
+        for (;;) {
+            hi = lo + step;
+            if (hi >= n) {
+                hi = n;
+                break;
+            }
+            if (b[hi].addr > v)
+                break;
+            lo = hi;
+            if (hi - k >= NEAR_BLOCKS)
+                return SIZE_MAX;
+            step *= 2;
+        }
+    } else {
+        hi = k;
+        for (;;) {
+            lo = hi > step ? hi - step : 0;
+            if (b[lo].addr <= v)
+                break;
+            hi = lo;
+            if (k - hi >= NEAR_BLOCKS)
+                return SIZE_MAX;
+            step *= 2;
+        }
+    }
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b[mid].addr <= v)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Block index whose extent holds v, or LG_NONE; *start: points at its start
- * (or at the object inside it). *hint: the block found last (LG_NONE at
- * first): an array of pointers to blocks allocated one after another
- * points into that block or the next, and then no search is needed. */
+ * (or at the object inside it). *hint: the block found last, or one near
+ * where v may point (LG_NONE: none): an array of pointers to blocks
+ * allocated one after another points into that block or one a few blocks
+ * on, a list's next pointer to a block allocated just before or after the
+ * one that holds it, and then a short search among the hint's neighbours
+ * replaces the search through the chunk index (a cache miss a step). */
 static uint32_t find_block_near(const struct heap *h, uint64_t v, bool *start, uint32_t *hint)
 {
     if (v < h->lo || v >= h->hi)
         return LG_NONE;
     const struct pair *b = h->b;
-    size_t i;
+    size_t i = SIZE_MAX;
     uint32_t k = *hint;
-    if (k != LG_NONE && k + 1 < h->n && b[k + 1].addr <= v &&
-        (k + 2 == h->n || v < b[k + 2].addr))
-        i = k + 1;
-    else if (k != LG_NONE && b[k].addr <= v && (k + 1 == h->n || v < b[k + 1].addr))
-        i = k;
-    else {
+    if (k != LG_NONE)
+        i = search_near(b, h->n, k, v);
+    if (i == SIZE_MAX) {
         size_t lo, n;
         narrow(h, v, &lo, &n);
         while (n > 1) {                 /* last block with addr <= v, branch-free */
@@ -438,7 +484,7 @@ static void scan_block(const struct heap *h, uint32_t i)
     size_t words = lg_meta_size(h->b[i].meta) / 8;
     if (h->b[i].addr & 7)
         return;
-    uint32_t hint = LG_NONE;
+    uint32_t hint = i;                  /* its neighbours first (find_block_near) */
     for (size_t k = 0; k < words; k++) {
         uint64_t v = w[k];
         if (v < h->lo || v >= h->hi)
@@ -667,6 +713,13 @@ static int collect_blocks(struct heap *h, bool consume)
             lg_map_release(sh);
     }
     sort_pairs(m, k, consume);
+    /* every page of h->b is about to be written: one call faults them all
+     * in, not a fault a page (3.2M blocks: 167 -> 157 ms a snapshot); here,
+     * not at the mmap, so the array's pages do not add to the shards'
+     * while those are copied and released */
+#ifdef MADV_POPULATE_WRITE
+    madvise(h->b, (nh + k) * sizeof *h->b, MADV_POPULATE_WRITE);   /* an old kernel: faults */
+#endif
     nh = lg_bb_collect(h->b, nh);
     size_t hi = nh, mi = k, out = nh + k;
     while (mi > 0) {                    /* both runs sorted: merge from the back */
