@@ -116,10 +116,11 @@ enum lg_gate_pass lg_gate_enter_slow(void)
     }
 }
 
-/* Waits until slot s is idle; false when wait_ms ran out first. */
-static bool wait_idle(atomic_int *busy, int wait_ms, struct timespec start)
+/* Waits until *count is at most floor (a slot's busy flag: 0); false when
+ * wait_ms ran out first. */
+static bool wait_down(atomic_int *count, int floor, int wait_ms, struct timespec start)
 {
-    for (int round = 0; atomic_load_explicit(busy, memory_order_acquire); round++) {
+    for (int round = 0; atomic_load_explicit(count, memory_order_acquire) > floor; round++) {
         pause_briefly(round);
         if (wait_ms >= 0 && (round & 63) == 63) {
             struct timespec now;
@@ -154,10 +155,9 @@ bool lg_gate_close(int wait_ms)
     struct lg_gate_slot *mine = lg_gate_mine;
     for (int i = 0; i < LG_GATE_SLOTS && all; i++)
         if (&slots[i] != mine)
-            all = wait_idle(&slots[i].busy, wait_ms, start);
-    /* this thread's own slotless passes, if any, are its own business */
-    if (all && slotless_depth == 0)
-        all = wait_idle(&slotless, wait_ms, start);
+            all = wait_down(&slots[i].busy, 0, wait_ms, start);
+    if (all)                            /* this thread's own slotless passes excepted */
+        all = wait_down(&slotless, slotless_depth, wait_ms, start);
     if (!all)
         lg_gate_open();
     return all;
