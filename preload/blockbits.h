@@ -4,9 +4,9 @@
  * program asking for fewer than LG_HDR_MAX bytes the real allocation's
  * pointer + 16; the header holds the block's lg_meta word and a spare word.
  * A byte map of the address space marks where "a headered block of the
- * shim starts": free() tests it to tell such a block
- * from one in lg_blocks (large and aligned blocks) and from one the shim
- * never saw. A byte covers 32 bytes, and says which 16-byte half the
+ * shim starts": free() tests it to tell such a block from one in lg_blocks
+ * (large and aligned blocks) and from one the shim never saw. A byte
+ * covers 32 bytes of address space, and says which 16-byte half the
  * block starts in (1 or 2): two headered blocks start at least 32 bytes
  * apart (each asks the real allocator for at least 25 bytes, at 16-byte
  * alignment). Two levels: a static top array of leaves, each leaf the map
