@@ -42,7 +42,29 @@ static int stop_signal(void)
     return SIGRTMAX - 4;
 }
 
-static atomic_int in_handler;           /* threads inside on_stop now */
+/* The threads inside on_stop now, by tid (0: a free entry), placed from
+ * tid % MAX_THREADS on: can_answer asks whether a laggard is one of them. */
+static atomic_int inside[MAX_THREADS];
+
+static atomic_int *enter_inside(pid_t tid)
+{
+    for (int k = 0; k < MAX_THREADS; k++) {
+        atomic_int *e = &inside[((unsigned)tid + (unsigned)k) % MAX_THREADS];
+        int free_ = 0;
+        if (atomic_load_explicit(e, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong(e, &free_, tid))
+            return e;
+    }
+    return NULL;                        /* more threads than entries: cannot happen */
+}
+
+static bool is_inside(pid_t tid)
+{
+    for (int k = 0; k < MAX_THREADS; k++)
+        if (atomic_load(&inside[k]) == tid)
+            return true;
+    return false;
+}
 
 /* Records this thread's stack pointer and saved registers and waits until
  * the world resumes. A thread still waiting here when the next snapshot
@@ -56,7 +78,7 @@ static void on_stop(int sig, siginfo_t *si, void *ucv)
     int saved = errno;
     ucontext_t *uc = ucv;
     pid_t me = (pid_t)syscall(SYS_gettid);
-    atomic_fetch_add(&in_handler, 1);
+    atomic_int *entry = enter_inside(me);
     for (;;) {
         int n = atomic_load(&n_targets);    /* 0 between rounds */
         bool found = false;
@@ -77,7 +99,8 @@ static void on_stop(int sig, siginfo_t *si, void *ucv)
         struct timespec ts = {0, 10 * 1000 * 1000};
         syscall(SYS_futex, &world_stopped, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
     }
-    atomic_fetch_sub(&in_handler, 1);
+    if (entry != NULL)
+        atomic_store(entry, 0);
     errno = saved;
 }
 
@@ -98,10 +121,11 @@ static uint64_t status_mask(const char *buf, const char *key)
 }
 
 /* Whether thread tid can still run the stop handler: not if the signal
- * waits, pending, behind its mask (unless some thread is inside on_stop:
- * one still waiting there from the last round has every signal blocked and
- * the new one pending, and answers from there), if it is stopped or traced,
- * or gone. No allocation, no stdio. */
+ * waits, pending, behind its mask (unless tid itself is inside on_stop:
+ * still waiting there from the last round, it has every signal blocked and
+ * the new one pending, and answers from there; another thread inside, one
+ * that answered this round, says nothing about tid), if it is stopped or
+ * traced, or gone. No allocation, no stdio. */
 static bool can_answer(pid_t tid)
 {
     char path[48] = "/proc/self/task/", digits[16];
@@ -125,7 +149,7 @@ static bool can_answer(pid_t tid)
     if (st != NULL && (st[8] == 'T' || st[8] == 't' || st[8] == 'Z' || st[8] == 'X'))
         return false;
     uint64_t bit = 1ull << (stop_signal() - 1);
-    if (atomic_load(&in_handler) > 0)   /* it may be one still in on_stop */
+    if (is_inside(tid))                 /* still in on_stop from the last round */
         return true;
     return !((status_mask(buf, "\nSigBlk:\t") & bit) && (status_mask(buf, "\nSigPnd:\t") & bit));
 }
@@ -133,7 +157,8 @@ static bool can_answer(pid_t tid)
 /* A thread of the parent still inside on_stop is not in the child. */
 static void fork_child(void)
 {
-    atomic_store(&in_handler, 0);
+    for (int k = 0; k < MAX_THREADS; k++)
+        atomic_store(&inside[k], 0);
 }
 
 void lg_stopworld_init(void)
