@@ -185,9 +185,11 @@ static void patch_object(struct link_map *l)
 
 /* ---- loading as the caller would ------------------------------------------ */
 
-/* Whether objects l and its loaders name directories of their own to search
- * (DT_RPATH, DT_RUNPATH): then a bare name may resolve differently for the
- * shim than for l. */
+/* Whether object l names directories of its own to search (DT_RPATH,
+ * DT_RUNPATH): then a bare name may resolve differently for the shim than
+ * for l. (The DT_RPATH of whoever loaded l, which l's bare names follow
+ * too, is not looked at: the public link_map does not say who that was;
+ * the executable's, the usual case, is searched for the shim as well.) */
 static bool has_search_path(struct link_map *l)
 {
     for (const ElfW(Dyn) *d = l != NULL ? l->l_ld : NULL; d != NULL && d->d_tag != DT_NULL; d++)
