@@ -116,19 +116,25 @@ enum lg_gate_pass lg_gate_enter_slow(void)
     }
 }
 
+/* Whether wait_ms (>= 0) have passed since start; looked at every 64th
+ * round of a wait only. */
+static bool ran_out(int round, int wait_ms, struct timespec start)
+{
+    if (wait_ms < 0 || (round & 63) != 63)
+        return false;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > wait_ms;
+}
+
 /* Waits until *count is at most floor (a slot's busy flag: 0); false when
  * wait_ms ran out first. */
 static bool wait_down(atomic_int *count, int floor, int wait_ms, struct timespec start)
 {
     for (int round = 0; atomic_load_explicit(count, memory_order_acquire) > floor; round++) {
         pause_briefly(round);
-        if (wait_ms >= 0 && (round & 63) == 63) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            long ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-            if (ms > wait_ms)
-                return false;
-        }
+        if (ran_out(round, wait_ms, start))
+            return false;
     }
     return true;
 }
@@ -143,7 +149,7 @@ bool lg_gate_close(int wait_ms)
     for (int round = 0; !atomic_compare_exchange_weak(&lg_gate_shut, &open, 1); round++) {
         open = 0;                       /* another closer has it: a snapshot, a fork */
         pause_briefly(round);
-        if (wait_ms >= 0 && round > 256 + 5 * wait_ms)   /* about 0.2 ms a round */
+        if (ran_out(round, wait_ms, start))
             return false;
     }
     closing = 1;

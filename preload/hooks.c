@@ -223,8 +223,8 @@ static inline __attribute__((always_inline)) void unmark_block(uint8_t *b)
 }
 
 /* Makes real block c (size + LG_HDR_SIZE bytes) the headered block of size
- * bytes allocated by caller: stack, header, bit. NULL when the bit cannot
- * be set; the caller frees c and takes the block map's way. */
+ * bytes allocated by caller: stack, header, mark. NULL when the byte map's
+ * leaf cannot be mapped; the caller frees c and takes the block map's way. */
 static inline __attribute__((always_inline)) void *record_headered(char *c, size_t size,
                                                                    uintptr_t caller)
 {
